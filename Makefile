@@ -1,0 +1,39 @@
+# Two commands set everything up on a fresh machine:
+#   make demo   -> virtualenv, install, run the Pakistan 2,000 MW scenario, write the report
+#   make test   -> virtualenv, install with dev tools, ruff, mypy --strict src, pytest
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+OUT    ?= out/pakistan-2000mw
+
+.PHONY: demo test venv lint typecheck pytest bench clean
+
+$(BIN)/hashnation: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/hashnation
+
+demo: venv
+	$(BIN)/hashnation mining run examples/pakistan-2000mw.toml --out $(OUT)
+	@echo "Report: $(OUT)/report.html"
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: venv
+	$(BIN)/mypy --strict src
+
+pytest: venv
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+bench: venv
+	$(BIN)/python bench/bench_scenario_year.py
+
+clean:
+	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache
