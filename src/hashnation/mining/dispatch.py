@@ -178,34 +178,39 @@ def dispatch(
     DispatchResult
     """
     _check_fleet(fleet, pool_fee_pu)
-    eff = np.array([g.efficiency_j_per_th for g in fleet.groups])
-    hashrate = np.array([g.hashrate_ths for g in fleet.groups])
+    groups = fleet.groups
+    n = inputs.allowed_mw.shape[0]
     cap = fleet.group_site_power_mw()
-    value = value_usd_per_mwh(
-        inputs.hashprice_usd_per_th_day[:, None],
-        eff[None, :],
-        cooling_overhead_pu=fleet.cooling_overhead_pu,
-        pool_fee_pu=pool_fee_pu,
-        degradation_pu=inputs.degradation_pu[:, None],
-    )
-    cost = (inputs.tariff_usd_per_mwh + variable_om_usd_per_mwh)[:, None]
-    running = value >= cost
-    offered = cap[None, :] * running
-    cum = np.cumsum(offered, axis=1)
-    allowed = np.minimum(inputs.allowed_mw, cap.sum())[:, None]
-    power = np.clip(np.minimum(cum, allowed) - (cum - offered), 0.0, None)
-    share = power / cap[None, :]
-    online_ths = (share * hashrate[None, :]).sum(axis=1) * inputs.degradation_pu * fleet.uptime_pu
-    total_power = power.sum(axis=1)
     site = float(cap.sum())
-    allowed_flat = allowed[:, 0]
+    # Hours are vectorised; the few ASIC groups are visited in merit order.
+    net_usd = inputs.hashprice_usd_per_th_day * (1.0 - pool_fee_pu) * inputs.degradation_pu
+    cost = inputs.tariff_usd_per_mwh + variable_om_usd_per_mwh
+    allowed = np.minimum(inputs.allowed_mw, site)
+    left = allowed.copy()
+    power = np.empty((n, len(groups)), dtype=np.float64)
+    value = np.empty((n, len(groups)), dtype=np.float64)
+    share_ths = np.zeros(n, dtype=np.float64)
+    for j, group in enumerate(groups):
+        mwh_per_th_day = (
+            group.efficiency_j_per_th
+            * (1.0 + fleet.cooling_overhead_pu)
+            * MWH_PER_TH_DAY_PER_J_PER_TH
+        )
+        v = net_usd / mwh_per_th_day
+        take = np.where(v >= cost, np.minimum(left, cap[j]), 0.0)
+        left -= take
+        power[:, j] = take
+        value[:, j] = v
+        share_ths += take * (group.hashrate_ths / cap[j])
+    online_ths = share_ths * inputs.degradation_pu * fleet.uptime_pu
+    total_power = allowed - left
     return DispatchResult(
         power_mw=power,
         energy_mwh=total_power * fleet.uptime_pu,
         hashrate_ths=online_ths,
         btc_mined=online_ths * inputs.hashprice_btc_per_th_day / 24.0,
-        economic_curtailed_mwh=allowed_flat - total_power,
-        grid_curtailed_mwh=site - allowed_flat,
+        economic_curtailed_mwh=left,
+        grid_curtailed_mwh=site - allowed,
         running_pu=total_power / site,
         value_usd_per_mwh=value,
     )

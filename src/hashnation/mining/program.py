@@ -461,12 +461,17 @@ class MiningProgram:
             self.tariff_usd_per_mwh = grid["marginal_cost_usd_per_mwh"].to_numpy() + adder
         return self
 
-    def _dispatch_inputs(
+    def dispatch_inputs(
         self,
         network: pd.DataFrame,
         price: FloatArray,
         tariff: FloatArray,
     ) -> DispatchInputs:
+        """Hourly dispatch inputs for given network, price [USD/BTC] and tariff [USD/MWh] paths.
+
+        Public so that callers (benchmarks, Monte Carlo) can dispatch other paths
+        on the same fleet and grid.
+        """
         fleet: Fleet = self._need(self.fleet, "build")
         grid = self._need(self.grid_hourly, "grid_profile")
         hp_btc = hashprice_btc_per_th_day(network)
@@ -494,7 +499,7 @@ class MiningProgram:
         """Dispatch on the given paths and tabulate every hour."""
         grid = self._need(self.grid_hourly, "grid_profile")
         costs: econ.CostParams = self._need(self.cost_params, "build")
-        inputs = self._dispatch_inputs(network, price, tariff)
+        inputs = self.dispatch_inputs(network, price, tariff)
         res = self._dispatch(inputs)
         dr = self.scenario.demand_response
         dr_rate = dr.payment_usd_per_mwh if dr.enabled else 0.0
