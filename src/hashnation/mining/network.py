@@ -113,6 +113,115 @@ def implied_hashrate_hs(difficulty: float | FloatArray) -> float | FloatArray:
     return difficulty * HASHES_PER_DIFFICULTY / TARGET_SPACING_S
 
 
+def retarget_paths(
+    hashrate_hs: FloatArray,
+    start_difficulty: FloatArray,
+    blocks_into_epoch: FloatArray,
+    epoch_work_blocks: FloatArray | None = None,
+    *,
+    window_hours: int = 1024,
+) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
+    """Apply the consensus difficulty rule to many hourly hashrate paths at once.
+
+    Each path keeps its difficulty for one retarget period, then rescales it by
+    ``TARGET_TIMESPAN_S / actual_timespan_s`` (clamped to a factor of 4). A
+    period ends when the hashes done since it began reach the work of its
+    remaining blocks. That work is ``2016 - blocks_into_epoch`` blocks of
+    expected work by default; ``epoch_work_blocks`` replaces it by a random
+    amount (a Gamma draw for a Poisson block process), so block-time luck moves
+    retargets and halvings. Paths are independent: a path's result does not
+    depend on which other paths are computed with it.
+
+    Parameters
+    ----------
+    hashrate_hs
+        Network hashrate per hour, shape ``(paths, hours)`` [H/s].
+    start_difficulty
+        Difficulty at the first hour, shape ``(paths,)`` [-].
+    blocks_into_epoch
+        Blocks already mined in the first period, shape ``(paths,)`` [block].
+    epoch_work_blocks
+        Optional work needed by each successive period, in blocks of expected
+        work, shape ``(paths, periods)`` [block]; the first column is for the
+        remaining part of the first period.
+    window_hours
+        Hours searched at once for the end of a period (a tuning knob only).
+
+    Returns
+    -------
+    difficulty, blocks, retarget
+        Difficulty in force [-], blocks found [block] and whether a new
+        difficulty takes effect, each of shape ``(paths, hours)``.
+    """
+    hashes = np.asarray(hashrate_hs, dtype=np.float64) * SECONDS_PER_HOUR
+    n_paths, n = hashes.shape
+    d = np.asarray(start_difficulty, dtype=np.float64).copy()
+    done = np.asarray(blocks_into_epoch, dtype=np.float64).copy()
+    elapsed = done * TARGET_SPACING_S
+    start = np.zeros(n_paths, dtype=np.int64)
+    period = np.zeros(n_paths, dtype=np.int64)
+    seg_d = np.zeros((n_paths, n), dtype=np.float64)
+    seg_f = np.zeros((n_paths, n), dtype=np.float64)
+    is_start = np.zeros((n_paths, n), dtype=bool)
+    retarget = np.zeros((n_paths, n), dtype=bool)
+    rows = np.arange(n_paths)
+    offsets = np.arange(window_hours)
+    active = start < n
+    while active.any():
+        idx = rows[active]
+        i = start[idx]
+        remaining = RETARGET_INTERVAL_BLOCKS - done[idx]
+        if epoch_work_blocks is None:
+            work = remaining
+        else:
+            work = epoch_work_blocks[idx, np.minimum(period[idx], epoch_work_blocks.shape[1] - 1)]
+        cols = i[:, None] + offsets[None, :]
+        inside = cols < n
+        rate = np.where(
+            inside,
+            hashes[idx[:, None], np.minimum(cols, n - 1)] / (d[idx, None] * HASHES_PER_DIFFICULTY),
+            0.0,
+        )
+        cum = np.cumsum(rate, axis=1)
+        k = (cum < work[:, None]).sum(axis=1)
+        crossed_k = np.empty_like(work)
+        for pos in np.nonzero((k == window_hours) & (i + window_hours < n))[0]:
+            # Rare: the period outlasts the window (hashrate collapse); search the rest.
+            tail = hashes[idx[pos], i[pos] :] / (d[idx[pos]] * HASHES_PER_DIFFICULTY)
+            tail_cum = np.cumsum(tail)
+            k[pos] = int(np.searchsorted(tail_cum, work[pos]))
+            crossed_k[pos] = tail_cum[min(k[pos], tail_cum.size - 1)]
+        end = np.minimum(i + k + 1, n)
+        seg_d[idx, i] = d[idx]
+        seg_f[idx, i] = remaining / work
+        is_start[idx, i] = True
+        finished = end < n
+        fin = idx[finished]
+        kk = k[finished]
+        in_window = kk < window_hours
+        crossed = np.where(
+            in_window,
+            cum[np.nonzero(finished)[0], np.minimum(kk, window_hours - 1)],
+            crossed_k[finished],
+        )
+        elapsed_fin = elapsed[fin] + (end[finished] - i[finished]) * SECONDS_PER_HOUR
+        actual = np.clip(elapsed_fin, TARGET_TIMESPAN_S / 4, TARGET_TIMESPAN_S * 4)
+        factor = (remaining / work)[finished]
+        done[fin] = (crossed - work[finished]) * factor
+        d[fin] = d[fin] * TARGET_TIMESPAN_S / actual
+        elapsed[fin] = 0.0
+        retarget[fin, end[finished]] = True
+        period[fin] += 1
+        start[idx] = end
+        active = start < n
+    # Forward-fill each period's difficulty and luck factor along the hours.
+    last = np.maximum.accumulate(np.where(is_start, np.arange(n)[None, :], 0), axis=1)
+    difficulty = np.take_along_axis(seg_d, last, axis=1)
+    luck = np.take_along_axis(seg_f, last, axis=1)
+    blocks = hashes / (difficulty * HASHES_PER_DIFFICULTY) * luck
+    return difficulty, blocks, retarget
+
+
 def project_network(index: pd.DatetimeIndex, scenario: NetworkScenario) -> pd.DataFrame:
     """Project the network hour by hour.
 
@@ -143,36 +252,12 @@ def project_network(index: pd.DatetimeIndex, scenario: NetworkScenario) -> pd.Da
     growth = math.log1p(scenario.hashrate_growth_pu_per_year)
     hashrate = h0 * np.exp(growth * t_years) + scenario.added_hashrate_ehs * 1e18
 
-    difficulty = np.empty(n, dtype=np.float64)
-    blocks = np.empty(n, dtype=np.float64)
-    retarget = np.zeros(n, dtype=bool)
-    done = float(scenario.blocks_into_epoch)
-    elapsed_s = done * TARGET_SPACING_S
-    d = d0
-    i = 0
-    while i < n:
-        remaining = RETARGET_INTERVAL_BLOCKS - done
-        window = 1024
-        while True:
-            stop = min(n, i + window)
-            rate = hashrate[i:stop] * SECONDS_PER_HOUR / (d * HASHES_PER_DIFFICULTY)
-            cum = np.cumsum(rate)
-            k = int(np.searchsorted(cum, remaining))
-            if k < len(cum) or stop == n:
-                break
-            window *= 2
-        end = min(i + k + 1, n)
-        difficulty[i:end] = d
-        blocks[i:end] = rate[: end - i]
-        if end >= n:
-            break
-        elapsed_s += (k + 1) * SECONDS_PER_HOUR
-        actual = min(max(elapsed_s, TARGET_TIMESPAN_S / 4), TARGET_TIMESPAN_S * 4)
-        d = d * TARGET_TIMESPAN_S / actual
-        done = float(cum[k] - remaining)
-        elapsed_s = 0.0
-        retarget[end] = True
-        i = end
+    diff2, blocks2, retarget2 = retarget_paths(
+        hashrate[None, :],
+        np.array([d0]),
+        np.array([float(scenario.blocks_into_epoch)]),
+    )
+    difficulty, blocks, retarget = diff2[0], blocks2[0], retarget2[0]
 
     height = scenario.start_height + np.concatenate(([0.0], np.cumsum(blocks)[:-1]))
     subsidy_sat = block_subsidy_sat_array(np.floor(height).astype(np.int64))
