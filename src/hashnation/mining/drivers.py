@@ -44,6 +44,7 @@ from functools import lru_cache
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 from scipy.signal import lfilter
 
@@ -60,7 +61,9 @@ def historical_log_returns(since: str = "2013-04-28") -> FloatArray:
     prices = load_price_daily()
     prices = prices[prices.index >= since].dropna()
     values = np.log(prices.to_numpy(dtype=np.float64))
-    day_numbers = prices.index.to_numpy().astype("datetime64[D]").astype(np.int64)
+    day_numbers = (
+        pd.DatetimeIndex(prices.index).tz_localize(None).to_numpy().astype("datetime64[D]")
+    ).astype(np.int64)
     returns = np.asarray(np.diff(values)[np.diff(day_numbers) == 1], dtype=np.float64)
     returns.setflags(write=False)
     return returns
