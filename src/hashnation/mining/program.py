@@ -445,12 +445,14 @@ class MiningProgram:
 
     def project_price(self) -> MiningProgram:
         """Hourly BTC price path."""
+        self._say("projecting the price path")
         index = self._need(self.index, "build")
         self.price_usd_per_btc = price_path(index, self._need(self.price_scenario, "build"))
         return self
 
     def tariff(self) -> MiningProgram:
         """Set what the site pays for power, hour by hour [USD/MWh]."""
+        self._say("setting the hourly tariff")
         t = self.scenario.tariff
         index = self._need(self.index, "build")
         if t.kind == "flat":
@@ -640,7 +642,7 @@ class MiningProgram:
         nan = float("nan")
         self.summary = MiningSummary(
             scenario=self.scenario.scenario.name,
-            start=str(hourly.index[0]),
+            start=pd.Timestamp(hourly.index[0]).isoformat(),
             years=self.scenario.scenario.years,
             site_power_mw=fleet.site_power_mw,
             fleet_hashrate_ths=fleet.hashrate_ths,
@@ -693,10 +695,10 @@ class MiningProgram:
         """IMF test of the tariff against the full cost of supply."""
         spec = self.scenario.subsidy_test
         summary: MiningSummary = self._need(self.summary, "economics")
+        self._say("testing the tariff against the full cost of supply")
         if not spec.enabled:
             self.subsidy = None
             return self
-        self._say("testing the tariff against the full cost of supply")
         cos = self._cost_of_supply()
         years = self.scenario.scenario.years
         self.subsidy = run_subsidy_test(

@@ -202,7 +202,9 @@ def _first_error(exc: ValidationError) -> ScenarioError:
     value: Any = err.get("input")
     if isinstance(value, dict):
         value = "{...}"
-    return ScenarioError(loc, value, msg[0].lower() + msg[1:] if msg else "a valid value")
+    if msg and not (len(msg) > 1 and msg[1].isupper()):
+        msg = msg[0].lower() + msg[1:]
+    return ScenarioError(loc, value, msg or "a valid value")
 
 
 def parse_scenario(data: dict[str, Any]) -> Scenario:

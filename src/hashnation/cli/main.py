@@ -1,0 +1,69 @@
+"""``hashnation``: the command line entry point.
+
+Run ``hashnation --help``; each pillar is a sub-command group::
+
+    hashnation mining run examples/pakistan-2000mw.toml --out out/pakistan
+    hashnation mining validate SCENARIO.toml
+    hashnation mining asics
+    hashnation data list
+    hashnation data provenance asic_catalogue.csv
+    hashnation bitcoin subsidy 840000
+    hashnation bitcoin bits 0x1d00ffff
+
+Errors a user can fix print ``error: <message>`` on one line to stderr and exit
+with code 2 (see :mod:`hashnation.cli.errors`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+import hashnation
+from hashnation.cli import bitcoin, data, mining
+from hashnation.cli.errors import HashNationGroup
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="hashnation",
+    cls=HashNationGroup,
+    help="HashNation: open tools for a national Bitcoin programme.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(mining.app, name="mining")
+app.add_typer(data.app, name="data")
+app.add_typer(bitcoin.app, name="bitcoin")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"hashnation {hashnation.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Show the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """HashNation: open tools for a national Bitcoin programme."""
+
+
+def main() -> None:
+    """Run the ``hashnation`` command line."""
+    app(prog_name="hashnation")
+
+
+if __name__ == "__main__":
+    main()
