@@ -93,38 +93,23 @@ def test_local_cluster_processes_give_the_same_bits(pakistan3: MiningProgram) ->
     np.testing.assert_array_equal(local.paths.to_numpy(), by_address.paths.to_numpy())
 
 
-def _flat_price_case(sigma: float) -> MiningProgram:
-    data = {
-        "scenario": {"name": "gbm", "start": "2026-01-01T00:00:00Z", "years": 2},
-        "site": {"power_mw": 1.0, "grid": "baseload"},
-        "fleet": {
-            "mix": [{"model": "t20", "share": 1.0, "hashrate_ths": 200.0, "power_w": 4000.0}],
-            "uptime_pu": 1.0,
-            "degradation_pu_per_year": 0.0,
-            "cooling_overhead_pu": 0.0,
-        },
-        "tariff": {"usd_per_kwh": 0.0},
-        "network": {
-            "start_difficulty": 1e14,
-            "start_height": 900_000,
-            "fees_btc_per_block": 0.0,
-            "hashrate_growth_pu_per_year": 0.0,
-            "include_fleet_hashrate": False,
-        },
-        "price": {"start_usd_per_btc": 100_000.0, "drift_pu_per_year": 0.1},
-        "economics": {"fixed_om_usd_per_mw_year": 0.0, "pool_fee_pu": 0.0},
-        "subsidy_test": {"enabled": False},
-    }
+def _flat_price_case(make, **overrides) -> MiningProgram:
+    data = make(
+        price__drift_pu_per_year=0.1,
+        economics__fixed_om_usd_per_mw_year=0.0,
+        economics__pool_fee_pu=0.0,
+        **overrides,
+    )
     return MiningProgram(parse_scenario(data)).run()
 
 
-def test_revenue_mean_inside_the_analytical_interval() -> None:
+def test_revenue_mean_inside_the_analytical_interval(one_mw_scenario) -> None:
     """Price ~ GBM with E[P_t] = deterministic price; mining output fixed.
 
     Revenue = sum_h btc_h * P_h, so E[revenue] = deterministic revenue exactly;
     the Monte Carlo mean must fall inside mean +- 4 standard errors.
     """
-    program = _flat_price_case(0.6)
+    program = _flat_price_case(one_mw_scenario)
     drivers = DriverParams(
         price_model="gbm",
         price_volatility_pu=0.6,
@@ -149,19 +134,14 @@ def test_revenue_mean_inside_the_analytical_interval() -> None:
     assert year[2].std() > year[1].std()
 
 
-def test_halving_shock_halves_btc_on_every_path() -> None:
+def test_halving_shock_halves_btc_on_every_path(one_mw_scenario) -> None:
     """Start 52,560 blocks (one programme year at 6 blocks an hour) before the 2028 halving.
 
     Year 1 is mined at 3.125 BTC a block and year 2 at 1.5625, at the same
     difficulty and hashrate: BTC mined must halve. Block luck moves the halving
     by about sqrt(52,560) = 230 blocks, 0.4 % of a year, on each path.
     """
-    program = _flat_price_case(0.0)
-    sc = program.scenario
-    sc = sc.model_copy(
-        update={"network": sc.network.model_copy(update={"start_height": 1_050_000 - 52_560})}
-    )
-    program = MiningProgram(sc).run()
+    program = _flat_price_case(one_mw_scenario, network__start_height=1_050_000 - 52_560)
     det = program.results.annual["btc_mined"]
     assert det.iloc[1] / det.iloc[0] == pytest.approx(0.5, rel=1e-9)
     drivers = DriverParams(

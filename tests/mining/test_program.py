@@ -74,43 +74,16 @@ def test_steps_must_run_in_order() -> None:
         program.dispatch()
 
 
-def _small(**overrides: object) -> dict:
-    data: dict = {
-        "scenario": {"name": "t", "start": "2026-01-01T00:00:00Z", "years": 2},
-        "site": {"power_mw": 1.0, "grid": "baseload"},
-        "fleet": {
-            "mix": [{"model": "t20", "share": 1.0, "hashrate_ths": 200.0, "power_w": 4000.0}],
-            "uptime_pu": 1.0,
-            "degradation_pu_per_year": 0.0,
-            "cooling_overhead_pu": 0.0,
-        },
-        "tariff": {"usd_per_kwh": 0.0},
-        "network": {
-            "start_difficulty": 1e14,
-            "start_height": 900_000,
-            "fees_btc_per_block": 0.0,
-            "hashrate_growth_pu_per_year": 0.0,
-            "include_fleet_hashrate": False,
-        },
-        "price": {"start_usd_per_btc": 100_000.0},
-        "subsidy_test": {"enabled": False},
-    }
-    for key, value in overrides.items():
-        section, field = key.split("__")
-        data[section][field] = value
-    return data
-
-
-def test_program_reproduces_the_hand_case() -> None:
+def test_program_reproduces_the_hand_case(one_mw_scenario) -> None:
     """Same as the dispatch hand case: 0.0314321369 BTC in the first day."""
-    program = MiningProgram(parse_scenario(_small())).run()
+    program = MiningProgram(parse_scenario(one_mw_scenario())).run()
     first_day = program.results.hourly["btc_mined"].iloc[:24].sum()
     assert first_day == pytest.approx(0.0314321369, rel=1e-8)
 
 
-def test_halving_shock_lowers_btc_by_the_subsidy_ratio() -> None:
+def test_halving_shock_lowers_btc_by_the_subsidy_ratio(one_mw_scenario) -> None:
     """Starting 1,000 blocks before the 2028 halving, year-2 BTC is half of year-1's rate."""
-    program = MiningProgram(parse_scenario(_small(network__start_height=1_049_000))).run()
+    program = MiningProgram(parse_scenario(one_mw_scenario(network__start_height=1_049_000))).run()
     h = program.results.hourly
     before = h["btc_mined"].iloc[:100].mean()
     after = h["btc_mined"].iloc[200:300].mean()
