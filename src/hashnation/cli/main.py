@@ -5,6 +5,8 @@ Run ``hashnation --help``; each pillar is a sub-command group::
     hashnation mining run examples/pakistan-2000mw.toml --out out/pakistan
     hashnation mining validate SCENARIO.toml
     hashnation mining asics
+    hashnation mining risk examples/pakistan-2000mw.toml --paths 10000 --out out/risk
+    hashnation mining sweep SCENARIO.toml --mw 500,2000 --tariff-pkr 18,23 --out out/s
     hashnation data list
     hashnation data provenance asic_catalogue.csv
     hashnation bitcoin subsidy 840000
@@ -21,10 +23,10 @@ from typing import Annotated
 import typer
 
 import hashnation
-from hashnation.cli import bitcoin, data, mining
+from hashnation.cli import bitcoin, data, mining, risk
 from hashnation.cli.errors import HashNationGroup
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "risk"]
 
 app = typer.Typer(
     name="hashnation",
@@ -34,7 +36,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(mining.app, name="mining")
+app.add_typer(mining.app, name="mining")  # with the risk and sweep commands of cli.risk
 app.add_typer(data.app, name="data")
 app.add_typer(bitcoin.app, name="bitcoin")
 

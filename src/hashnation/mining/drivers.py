@@ -39,9 +39,10 @@ path's numbers do not depend on chunking, scheduler or backend.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -187,6 +188,15 @@ class DriverParams:
             failure_rate_pu_per_year=0.0,
             degradation_spread_pu_per_year=0.0,
         )
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> DriverParams:
+        """Build from a mapping of field names (e.g. a scenario's ``[risk]`` table)."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise InputError("drivers", unknown[0], "one of: " + ", ".join(sorted(known)))
+        return cls(**dict(values))
 
     def resolved(self) -> DriverParams:
         """Fill fitted values for parameters left as ``None``."""

@@ -286,24 +286,63 @@ def write_outputs(
         If ``out_dir`` is not a directory, or anything fails while writing; then
         nothing is left behind (no temporary folder, no partial files).
     """
+    names = [n for n in OUTPUT_FILES if hourly_csv or n not in HOURLY_FILES]
+    src = load_provenance() if sources is None else sources
+    return publish_atomically(
+        Path(out_dir),
+        lambda tmp: _fill(
+            tmp,
+            results,
+            hourly=hourly_csv,
+            timezone=timezone,
+            sources=src,
+            scenario_file=scenario_file,
+        ),
+        names,
+        OUTPUT_FILES,
+    )
+
+
+def publish_atomically(
+    out_dir: Path,
+    fill: Callable[[Path], None],
+    names: list[str],
+    known: tuple[str, ...],
+) -> list[Path]:
+    """Write files with ``fill(tmp)`` into a temporary folder, then move them to ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir
+        Output folder; created (with its parents) when missing.
+    fill
+        Writes every file of ``names`` into the folder it is given.
+    names
+        Files this run writes.
+    known
+        Every file such a run may write; those of ``known`` not in ``names``
+        left in ``out_dir`` by an earlier run are removed.
+
+    Returns
+    -------
+    list[Path]
+        The files written.
+
+    Raises
+    ------
+    OutputError
+        If ``out_dir`` is not a directory or anything fails; nothing is left behind.
+    """
     out = Path(out_dir)
     check_out_dir(out)
-    names = [n for n in OUTPUT_FILES if hourly_csv or n not in HOURLY_FILES]
     created: list[Path] = []
     tmp: Path | None = None
     try:
         created = _make_parents(out)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
         tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; out_dir should not be
-        _fill(
-            tmp,
-            results,
-            hourly=hourly_csv,
-            timezone=timezone,
-            sources=load_provenance() if sources is None else sources,
-            scenario_file=scenario_file,
-        )
-        _publish(tmp, out, names)
+        fill(tmp)
+        _publish(tmp, out, names, known)
     except BaseException as exc:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -352,7 +391,7 @@ def _fill(
         write(tmp / name)
 
 
-def _publish(tmp: Path, out: Path, names: list[str]) -> None:
+def _publish(tmp: Path, out: Path, names: list[str], known: tuple[str, ...]) -> None:
     """Move the finished files from ``tmp`` to ``out``."""
     if not out.exists():
         os.rename(tmp, out)
@@ -364,7 +403,7 @@ def _publish(tmp: Path, out: Path, names: list[str]) -> None:
     for name in names:
         os.replace(tmp / name, out / name)
     tmp.rmdir()
-    for name in OUTPUT_FILES:
+    for name in known:
         stale = out / name
         if name not in names and stale.is_file():
             stale.unlink()

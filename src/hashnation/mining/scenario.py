@@ -168,6 +168,28 @@ class SubsidyTestSpec(_Model):
     full_pkr_per_kwh: Annotated[float, Field(ge=0)] | None = None
 
 
+class RiskSpec(_Model):
+    """``[risk]``: stochastic drivers of ``hashnation mining risk`` (see ``drivers``).
+
+    Fields left out take the defaults of :class:`~hashnation.mining.drivers.DriverParams`;
+    volatilities left out are fitted to the bundled history.
+    """
+
+    price_model: Literal["bootstrap", "gbm"] = "bootstrap"
+    price_volatility_pu: Annotated[float, Field(ge=0, le=5)] | None = None
+    price_fit_since: str = "2021-01-01"
+    bootstrap_block_days: Annotated[int, Field(ge=1, le=365)] = 30
+    hashrate_elasticity: Annotated[float, Field(ge=0, le=50)] = 1.0
+    hashrate_lag_days: Annotated[int, Field(ge=0, le=3650)] = 90
+    hashrate_volatility_pu: Annotated[float, Field(ge=0, le=5)] = 0.10
+    fees_volatility_pu: Annotated[float, Field(ge=0, le=5)] | None = None
+    fees_autocorrelation: Annotated[float, Field(ge=0, lt=1)] | None = None
+    block_time_variability: bool = True
+    surplus_volatility_pu: Annotated[float, Field(ge=0, le=2)] = 0.10
+    failure_rate_pu_per_year: Annotated[float, Field(ge=0, le=0.5)] = 0.02
+    degradation_spread_pu_per_year: Annotated[float, Field(ge=0, le=0.5)] = 0.01
+
+
 class Scenario(_Model):
     """A whole scenario file."""
 
@@ -180,6 +202,7 @@ class Scenario(_Model):
     economics: EconomicsSpec = EconomicsSpec()
     demand_response: DemandResponseSpec = DemandResponseSpec()
     subsidy_test: SubsidyTestSpec = SubsidyTestSpec()
+    risk: RiskSpec = RiskSpec()
 
     @model_validator(mode="after")
     def _shares(self) -> Scenario:
