@@ -1,12 +1,14 @@
 """Stochastic drivers of the mining Monte Carlo, each fitted to bundled history.
 
 Every driver is a *deviation* from the deterministic scenario path, built so
-that its expectation is that path: with all volatilities at zero the Monte
-Carlo reproduces :class:`~hashnation.mining.program.MiningProgram` exactly.
+that price, fees and hashrate have that path as their expectation; with all
+randomness off (:meth:`DriverParams.deterministic`) the Monte Carlo
+reproduces :class:`~hashnation.mining.program.MiningProgram` exactly.
 
 Price
-    Two models. ``bootstrap`` (default) resamples blocks of de-meaned daily
-    log-returns from the bundled CoinGecko history (2013-2026): it keeps the fat
+    Two models. ``bootstrap`` (default) resamples circular blocks of de-meaned
+    daily log-returns from the bundled CoinGecko history (since 2021 by default,
+    ``price_fit_since``; the file covers 2013-2026): it keeps the fat
     tails and the volatility clustering of bitcoin that a normal model misses,
     and is rescaled to the requested annual volatility. ``gbm`` (geometric
     Brownian motion) is there for analytical checks. In both, a convexity
@@ -27,6 +29,8 @@ Halving dates and retargets
 ASICs
     Per path, a yearly failure rate (uniform in ``[0, 2 * failure_rate]``) and a
     degradation rate (uniform within ``± degradation_spread`` of the fleet's).
+    Failures are a risk the deterministic model leaves out (it has none), so
+    they lower the Monte Carlo's mean output below the deterministic run.
 Grid surplus
     Per path and year, a lognormal multiplier (mean one) on the surplus, for
     wet or dry years and demand surprises.
@@ -252,14 +256,29 @@ class PathShocks:
 
 
 def _bootstrap(rng: np.random.Generator, pool: FloatArray, days: int, block: int) -> FloatArray:
+    """Circular block bootstrap: every day of ``pool`` is equally likely to be drawn."""
     out = np.empty(days, dtype=np.float64)
+    wrapped = np.concatenate((pool, pool[:block]))
     filled = 0
     while filled < days:
-        start = int(rng.integers(0, pool.size - block))
+        start = int(rng.integers(0, pool.size))
         take = min(block, days - filled)
-        out[filled : filled + take] = pool[start : start + take]
+        out[filled : filled + take] = wrapped[start : start + take]
         filled += take
     return out
+
+
+def bootstrap_correction(pool: FloatArray, block: int) -> float:
+    """Daily log-correction that makes a bootstrapped price path mean-one [-].
+
+    With circular blocks drawn independently, ``E[exp(block sum)]`` is the mean
+    of ``exp`` over the ``pool.size`` circular block sums; subtracting this
+    constant's logarithm spread over the block's days gives ``E[exp(x)] = 1``
+    at every block end (volatility clustering inside a block included).
+    """
+    wrapped = np.concatenate((pool, pool[:block]))
+    sums = np.convolve(wrapped, np.ones(block), mode="valid")[: pool.size]
+    return math.log(float(np.mean(np.exp(sums)))) / block
 
 
 def draw_shocks(
@@ -308,7 +327,7 @@ def draw_shocks(
     if p.price_model == "bootstrap" and vol_d > 0:
         hist = historical_log_returns(p.price_fit_since)
         pool = (hist - hist.mean()) / hist.std(ddof=1) * vol_d
-        correction = math.log(float(np.mean(np.exp(pool))))
+        correction = bootstrap_correction(pool, p.bootstrap_block_days)
     phi, sf = p.fees_autocorrelation, p.fees_volatility_pu
     t = np.arange(1, days + 1, dtype=np.float64)
     fee_var = sf**2 * (1.0 - phi ** (2 * t)) / (1.0 - phi**2) if sf > 0 else np.zeros(days)
@@ -330,7 +349,8 @@ def draw_shocks(
             fees[row] = z - fee_var / 2.0
         else:
             fees[row] = 0.0
-        hnoise[row] = rng.standard_normal(days) * h_sd if h_sd > 0 else 0.0
+        # Drift -sd^2/2 keeps E[exp(x)] = 1: the mean hashrate follows the scenario path.
+        hnoise[row] = rng.standard_normal(days) * h_sd - h_sd**2 / 2.0 if h_sd > 0 else 0.0
         if work is not None:
             shapes = np.full(periods, 2016.0)
             shapes[0] = max(first_period_blocks, 1e-9)

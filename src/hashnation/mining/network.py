@@ -57,7 +57,8 @@ class NetworkScenario:
         Exogenous hashrate at the first hour [EH/s]; by default the hashrate
         that the start difficulty implies at 600 s blocks.
     added_hashrate_ehs
-        Hashrate added by the fleet under study while it runs [EH/s].
+        Hashrate added by the fleet under study [EH/s]; added in every hour,
+        curtailed or not (the program passes nameplate x uptime: an upper bound).
     difficulty_scale
         Multiplier on the start difficulty and on the exogenous hashrate (used to
         find the breakeven difficulty) [-].

@@ -36,6 +36,7 @@ from scipy.optimize import brentq
 from hashnation.bitcoin.difficulty import RETARGET_INTERVAL_BLOCKS, TARGET_SPACING_S
 from hashnation.bitcoin.subsidy import next_halving_height
 from hashnation.data.loaders import (
+    asic_spec,
     load_difficulty_epochs,
     load_fees_daily,
     load_price_daily,
@@ -43,7 +44,7 @@ from hashnation.data.loaders import (
 from hashnation.errors import MiningError
 from hashnation.mining import economics as econ
 from hashnation.mining.dispatch import DispatchInputs, DispatchResult, dispatch
-from hashnation.mining.fleet import Fleet, FleetGroup, build_fleet
+from hashnation.mining.fleet import DEFAULT_COOLING_OVERHEAD_PU, Fleet, FleetGroup, build_fleet
 from hashnation.mining.grid import (
     DemandFit,
     GridParams,
@@ -342,7 +343,11 @@ class MiningProgram:
             start_difficulty=(
                 net.start_difficulty if net.start_difficulty is not None else state.difficulty
             ),
-            blocks_into_epoch=state.blocks_into_epoch if net.start_height is None else 0,
+            blocks_into_epoch=(
+                state.blocks_into_epoch
+                if net.start_height is None
+                else net.start_height % RETARGET_INTERVAL_BLOCKS
+            ),
             hashrate_growth_pu_per_year=net.hashrate_growth_pu_per_year,
             fees_btc_per_block=fees,
             fees_growth_pu_per_year=net.fees_growth_pu_per_year,
@@ -382,7 +387,16 @@ class MiningProgram:
         }
         if not custom:
             return build_fleet(site_mw, catalogue, **kwargs)
-        overhead = f.cooling_overhead_pu if f.cooling_overhead_pu is not None else 0.0
+        overhead = f.cooling_overhead_pu
+        if overhead is None:
+            coolings = [
+                m.cooling if m.hashrate_ths is not None else asic_spec(m.model).cooling
+                for m in f.mix
+            ]
+            overhead = sum(
+                m.share * DEFAULT_COOLING_OVERHEAD_PU.get(c, 0.08)
+                for m, c in zip(f.mix, coolings, strict=True)
+            )
         it_mw = site_mw / (1.0 + overhead)
         groups: list[FleetGroup] = []
         if catalogue:
@@ -434,6 +448,20 @@ class MiningProgram:
         profile["emission_tco2_per_mwh"] = supply.emission_tco2_per_mwh
         profile["coal_share_pu"] = supply.coal_share_pu
         self.grid_hourly = profile
+        return self
+
+    def use_grid_profile(self, grid_hourly: pd.DataFrame, demand_fit: DemandFit) -> MiningProgram:
+        """Take the result of :meth:`grid_profile` from an identical earlier run.
+
+        The grid profile depends only on the start, horizon, site, fleet and
+        exchange rate; sweeps and sensitivity runs that vary other inputs reuse
+        it instead of rebuilding it. The caller vouches that it matches.
+        """
+        index = self._need(self.index, "build")
+        if len(grid_hourly) != len(index) or not grid_hourly.index.equals(index):
+            raise MiningError("use_grid_profile: the profile's hours differ from this scenario's")
+        self.grid_hourly = grid_hourly
+        self.demand_fit = demand_fit
         return self
 
     def project_network(self) -> MiningProgram:

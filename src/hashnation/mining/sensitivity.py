@@ -490,7 +490,7 @@ def _program(scenario: Scenario) -> MiningProgram:
             while len(_grid_cache) > _GRID_CACHE_SIZE:
                 _grid_cache.popitem(last=False)
     else:
-        program.grid_hourly, program.demand_fit = cached
+        program.use_grid_profile(*cached)
     return program
 
 
