@@ -21,7 +21,6 @@ CPU.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +50,7 @@ from hashnation.mining.network import (
     retarget_paths,
 )
 from hashnation.mining.program import HOURS_PER_PROGRAM_YEAR, MiningProgram
+from hashnation.mining.tasks import map_tasks
 
 FloatArray = NDArray[np.float64]
 Backend = Literal["numba", "numpy", "cupy"]
@@ -531,8 +531,13 @@ class MonteCarlo:
         t0 = time.perf_counter()
         starts = list(range(0, paths, chunk_paths))
         sizes = [min(chunk_paths, paths - s) for s in starts]
-        results = _execute(self, starts, sizes, seed, scheduler, progress)
-        results.sort(key=lambda r: r.first_path)
+        results = map_tasks(
+            MonteCarlo.run_paths,
+            [(s, c, seed) for s, c in zip(starts, sizes, strict=True)],
+            scheduler=scheduler,
+            progress=progress,
+            shared=self,
+        )
         per_path = np.concatenate([r.per_path for r in results], axis=0)
         frame = pd.DataFrame(per_path, columns=list(PATH_COLUMNS))
         frame.index.name = "path"
@@ -556,98 +561,3 @@ class MonteCarlo:
             chunks=len(starts),
             meta={"backend": self.backend, "chunk_paths": chunk_paths},
         )
-
-
-def _execute(
-    engine: MonteCarlo,
-    starts: list[int],
-    sizes: list[int],
-    seed: int,
-    scheduler: str | Any | None,
-    progress: Callable[[int, int], None] | None,
-) -> list[ChunkResult]:
-    total = len(starts)
-
-    def tick(done: int) -> None:
-        if progress is not None:
-            progress(done, total)
-
-    if scheduler in (None, "synchronous"):
-        out = []
-        for k, (s, c) in enumerate(zip(starts, sizes, strict=True)):
-            out.append(engine.run_paths(s, c, seed))
-            tick(k + 1)
-        return out
-    if scheduler in ("threads", "processes"):
-        return _execute_local(engine, starts, sizes, seed, str(scheduler), tick)
-    return _execute_distributed(engine, starts, sizes, seed, scheduler, tick)
-
-
-def _execute_local(
-    engine: MonteCarlo,
-    starts: list[int],
-    sizes: list[int],
-    seed: int,
-    scheduler: str,
-    tick: Callable[[int], None],
-) -> list[ChunkResult]:
-    import dask
-    from dask.callbacks import Callback
-
-    tasks = [dask.delayed(engine.run_paths)(s, c, seed) for s, c in zip(starts, sizes, strict=True)]
-    done = [0]
-    keys = {t.key for t in tasks}
-
-    class _Progress(Callback):  # type: ignore[misc]
-        def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
-            if key in keys:
-                done[0] += 1
-                tick(done[0])
-
-    workers = os.cpu_count() or 1
-    with _Progress():
-        results = dask.compute(*tasks, scheduler=scheduler, num_workers=workers)
-    return list(results)
-
-
-def _execute_distributed(
-    engine: MonteCarlo,
-    starts: list[int],
-    sizes: list[int],
-    seed: int,
-    scheduler: Any,
-    tick: Callable[[int], None],
-) -> list[ChunkResult]:
-    from distributed import Client, as_completed
-
-    own = False
-    if isinstance(scheduler, str):
-        if not scheduler.startswith("tcp://"):
-            raise InputError(
-                "scheduler",
-                scheduler,
-                "'threads', 'synchronous', 'processes' or a tcp://host:port address",
-            )
-        try:
-            client = Client(scheduler, timeout="5s")
-        except OSError as exc:
-            raise InputError(
-                "scheduler", scheduler, f"a reachable Dask scheduler ({exc})"
-            ) from None
-        own = True
-    else:
-        client = scheduler
-    try:
-        remote = client.scatter(engine, broadcast=True)
-        futures = [
-            client.submit(MonteCarlo.run_paths, remote, s, c, seed, pure=False)
-            for s, c in zip(starts, sizes, strict=True)
-        ]
-        results: list[ChunkResult] = []
-        for k, fut in enumerate(as_completed(futures)):
-            results.append(fut.result())
-            tick(k + 1)
-        return results
-    finally:
-        if own:
-            client.close()

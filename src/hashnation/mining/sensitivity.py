@@ -52,6 +52,7 @@ from hashnation.mining.scenario import (
     Scenario,
     parse_scenario,
 )
+from hashnation.mining.tasks import map_tasks
 
 __all__ = [
     "DEFAULT_SEED",
@@ -571,91 +572,7 @@ def _map(
     scheduler: str | Any | None,
     progress: Progress | None,
 ) -> list[RiskResult]:
-    total = len(args)
-
-    def tick(done: int) -> None:
-        if progress is not None:
-            progress(done, total)
-
-    if total == 0:
-        return []
-    if scheduler in (None, "synchronous"):
-        out = []
-        for k, a in enumerate(args):
-            out.append(func(*a))
-            tick(k + 1)
-        return out
-    if scheduler in ("threads", "processes"):
-        return _map_local(func, args, str(scheduler), tick)
-    return _map_distributed(func, args, scheduler, tick)
-
-
-def _map_local(
-    func: Callable[..., RiskResult],
-    args: list[tuple[Any, ...]],
-    scheduler: str,
-    tick: Callable[[int], None],
-) -> list[RiskResult]:
-    import os
-
-    import dask
-    from dask.callbacks import Callback
-
-    tasks = [dask.delayed(func, pure=False)(*a) for a in args]
-    keys = {t.key for t in tasks}
-    done = [0]
-
-    class _Progress(Callback):  # type: ignore[misc]
-        def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
-            if key in keys:
-                done[0] += 1
-                tick(done[0])
-
-    try:
-        workers = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on every platform
-        workers = os.cpu_count() or 1
-    with _Progress():
-        results = dask.compute(*tasks, scheduler=scheduler, num_workers=workers)
-    return list(results)
-
-
-def _map_distributed(
-    func: Callable[..., RiskResult],
-    args: list[tuple[Any, ...]],
-    scheduler: Any,
-    tick: Callable[[int], None],
-) -> list[RiskResult]:
-    from distributed import Client, as_completed
-
-    own = False
-    if isinstance(scheduler, str):
-        if not scheduler.startswith("tcp://"):
-            raise InputError(
-                "scheduler",
-                scheduler,
-                "'threads', 'synchronous', 'processes' or a tcp://host:port address",
-            )
-        try:
-            client = Client(scheduler, timeout="5s")
-        except OSError as exc:
-            raise InputError(
-                "scheduler", scheduler, f"a reachable Dask scheduler ({exc})"
-            ) from None
-        own = True
-    else:
-        client = scheduler
-    try:
-        futures = [client.submit(func, *a, pure=False) for a in args]
-        position = {fut.key: k for k, fut in enumerate(futures)}
-        results: list[RiskResult | None] = [None] * len(futures)
-        for k, fut in enumerate(as_completed(futures)):
-            results[position[fut.key]] = fut.result()
-            tick(k + 1)
-        return [r for r in results if r is not None]
-    finally:
-        if own:
-            client.close()
+    return map_tasks(func, args, scheduler=scheduler, progress=progress)
 
 
 def _statistic(result: RiskResult, statistic: str) -> float:
