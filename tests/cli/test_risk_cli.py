@@ -125,3 +125,18 @@ def test_sweep_needs_exactly_one_tariff_list(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "--mw: got 'ten'" in result.stderr
     assert not out.exists()
+
+
+def test_sweep_over_asic_mixes(tmp_path: Path) -> None:
+    out = tmp_path / "mix"
+    args = ["mining", "sweep", str(EL_SALVADOR), "--out", str(out), "--mw", "20"]
+    args += ["--tariff-usd", "0.03", "--paths", "6", "--mix", "Antminer S21 Pro:1"]
+    args += ["--mix", "Antminer S21 XP:0.5,Antminer S19:0.5"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "sweep.csv")
+    assert len(table) == 2
+    assert table["asic_mix"].str.contains("Antminer S19 50 %").any()
+    bad = runner.invoke(app, [*args[:9], "--mix", "Antminer S21 Pro"])
+    assert bad.exit_code == 2
+    assert "--mix: got 'Antminer S21 Pro'" in bad.stderr

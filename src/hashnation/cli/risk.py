@@ -188,11 +188,18 @@ def sweep_command(
     tariff_usd: Annotated[
         str | None, typer.Option("--tariff-usd", help="Flat tariffs [USD/kWh], e.g. 0.05,0.08.")
     ] = None,
+    mix: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mix",
+            help="ASIC mix to try, 'MODEL:SHARE,MODEL:SHARE' (repeat the option for several).",
+        ),
+    ] = None,
     paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per design.")] = 100,
     seed: SeedOption = 1,
     scheduler: SchedulerOption = "threads",
 ) -> None:
-    """Sweep programme designs (MW x tariff): NPV P5/P50/P95 and P(loss) for each."""
+    """Sweep programme designs (MW x tariff x ASIC mix): NPV P5/P50/P95 and P(loss) for each."""
     from hashnation.mining.outputs import check_out_dir
     from hashnation.mining.risk_outputs import write_sweep_outputs
     from hashnation.mining.sweep import sweep
@@ -210,6 +217,7 @@ def sweep_command(
         "--tariff-pkr" if tariff_pkr is not None else "--tariff-usd",
     )
     sizes = _floats(mw, "--mw")
+    mixes = [_mix(text) for text in mix] if mix else None
     check_out_dir(out)
     started = time.perf_counter()
     with _progress("designs") as tick:
@@ -219,6 +227,7 @@ def sweep_command(
             power_mw=sizes,
             tariffs=tariffs,
             tariff_unit=unit,
+            asic_mixes=mixes,
             paths=paths,
             seed=seed,
             scheduler=scheduler,
@@ -228,7 +237,8 @@ def sweep_command(
     tcol = f"tariff_{unit}"
     rows = [
         (
-            f"{r['power_mw']:,.0f} MW @ {r[tcol]:g} {unit.replace('_per_', '/')}",
+            f"{r['power_mw']:,.0f} MW @ {r[tcol]:g} {unit.replace('_per_', '/')}"
+            + (f", {r['asic_mix']}" if mixes else ""),
             f"NPV P50 {r['npv_p50_usd'] / 1e6:,.0f} m USD, P(loss) {r['p_loss']:.0%}",
         )
         for r in table.to_dict(orient="records")
@@ -243,6 +253,21 @@ def sweep_command(
         ),
         soft_wrap=True,
     )
+
+
+def _mix(text: str) -> list[tuple[str, float]]:
+    """Parse ``'MODEL:SHARE,MODEL:SHARE'`` into (model, share) pairs."""
+    pairs = []
+    for part in text.split(","):
+        model, sep, share = part.rpartition(":")
+        try:
+            value = float(share)
+        except ValueError:
+            value = float("nan")
+        if not sep or not model.strip() or not value > 0:
+            raise InputError("--mix", text, "'MODEL:SHARE,MODEL:SHARE' with shares > 0")
+        pairs.append((model.strip(), value))
+    return pairs
 
 
 def _table(title: str, rows: list[tuple[str, str]]) -> Table:

@@ -65,6 +65,7 @@ from hashnation.mining.presets import (
     pakistan_grid,
 )
 from hashnation.mining.price import PriceScenario, price_path
+from hashnation.mining.profile import load_grid_profile
 from hashnation.mining.scenario import Scenario, load_scenario
 from hashnation.mining.subsidy import CostOfSupply, SubsidyTest
 from hashnation.mining.subsidy import subsidy_test as run_subsidy_test
@@ -421,8 +422,10 @@ class MiningProgram:
             replacement_years=f.replacement_years,
         )
 
-    def _build_grid(self) -> GridParams:
+    def _build_grid(self) -> GridParams | None:
         site = self.scenario.site
+        if site.grid == "csv":
+            return None
         if site.grid == "pakistan":
             return pakistan_grid(self.scenario.tariff.fx_pkr_per_usd, site.reserve_margin_pu)
         return baseload_grid(
@@ -436,8 +439,19 @@ class MiningProgram:
         """Hourly demand and surplus, and the fuel slice the fleet would draw."""
         self._say("building the hourly grid-surplus profile")
         index = self._need(self.index, "build")
-        grid: GridParams = self._need(self.grid, "build")
         fleet: Fleet = self._need(self.fleet, "build")
+        site = self.scenario.site
+        if site.grid == "csv":
+            assert site.profile_csv is not None
+            profile = load_grid_profile(site.profile_csv, index)
+            profile["allowed_mw"] = np.minimum(
+                profile["surplus_mw"].to_numpy(), float(fleet.group_site_power_mw().sum())
+            )
+            self.demand_fit = DemandFit(0.0, 0.0, {}, {})
+            self.notes.append(f"grid: hourly profile read from {Path(site.profile_csv).name}")
+            self.grid_hourly = profile
+            return self
+        grid: GridParams = self._need(self.grid, "build")
         self.demand_fit = fit_seasonal_demand(grid, year=int(index[0].year))
         profile = surplus_profile(index, grid, self.demand_fit)
         site_mw = float(fleet.group_site_power_mw().sum())

@@ -45,11 +45,20 @@ class SiteSpec(_Model):
     """``[site]``: grid connection and the grid model it sits on."""
 
     power_mw: Annotated[float, Field(gt=0, le=100_000)]
-    grid: Literal["pakistan", "baseload"] = "pakistan"
+    grid: Literal["pakistan", "baseload", "csv"] = "pakistan"
+    profile_csv: str | None = Field(
+        default=None, description="Hourly profile for grid = 'csv' (relative to the TOML file)"
+    )
     baseload_availability_pu: Annotated[float, Field(gt=0, le=1)] = 1.0
     baseload_emission_tco2_per_mwh: Annotated[float, Field(ge=0)] = 0.0
     baseload_fuel: str = "baseload"
     reserve_margin_pu: Annotated[float, Field(ge=0, lt=1)] | None = None
+
+    @model_validator(mode="after")
+    def _csv_needs_file(self) -> SiteSpec:
+        if self.grid == "csv" and not self.profile_csv:
+            raise ValueError("profile_csv = 'file.csv' when grid = 'csv'")
+        return self
 
 
 class MixItem(_Model):
@@ -257,4 +266,10 @@ def load_scenario(path: str | Path) -> Scenario:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError("scenario_file", str(p), f"valid TOML ({exc})") from None
-    return parse_scenario(data)
+    scenario = parse_scenario(data)
+    csv = scenario.site.profile_csv
+    if csv is not None and not Path(csv).is_absolute():
+        # A relative profile path is relative to the scenario file, not to the caller.
+        site = scenario.site.model_copy(update={"profile_csv": str(p.parent / csv)})
+        scenario = scenario.model_copy(update={"site": site})
+    return scenario
