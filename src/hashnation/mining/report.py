@@ -13,21 +13,33 @@ whose suffix is the unit, and a method section explains the model.
 
 from __future__ import annotations
 
-import html
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io as pio
 from numpy.typing import NDArray
 from plotly.subplots import make_subplots
 
 import hashnation
 from hashnation.data.provenance import DatasetProvenance
+from hashnation.mining.htmlkit import (
+    BTC_COLOUR,
+    GREY,
+    PLOTLY_JS_FILE,
+    USD_COLOUR,
+    apply_layout,
+    figure_html,
+    fmt_num,
+    fmt_share,
+    fmt_usd,
+    html_page,
+    html_table,
+)
+from hashnation.mining.htmlkit import escape as _e
 from hashnation.mining.subsidy import SubsidyTest
 
 FloatArray = NDArray[np.float64]
@@ -51,21 +63,13 @@ __all__ = [
     "timezone_for",
 ]
 
-PLOTLY_JS_FILE = "plotly.min.js"
-"""Name of the Plotly bundle the report loads from its own folder."""
-
 COUNTRY_TIMEZONES: Mapping[str, str] = {
     "pakistan": "Asia/Karachi",
     "el_salvador": "America/El_Salvador",
 }
 """IANA time zone used for hour-of-day axes, by scenario ``country``."""
 
-_TEMPLATE = "plotly_white"
-_FIG_HEIGHT_PX = 430
 _HOURS_PER_YEAR = 8760
-_BTC_COLOUR = "#f7931a"
-_USD_COLOUR = "#1f4e79"
-_GREY = "#6b6b6b"
 
 
 def timezone_for(country: str) -> str:
@@ -91,15 +95,6 @@ def _finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
-def _num(value: float | None, decimals: int = 0, *, none: str = "none") -> str:
-    """Thousands-separated number; ``none`` for None, ``n/a`` for NaN or inf."""
-    if value is None:
-        return none
-    if not math.isfinite(value):
-        return "n/a"
-    return f"{value:,.{decimals}f}"
-
-
 def _sci(value: float | None, *, none: str = "none") -> str:
     """Scientific notation with four significant digits (``1.519e+14``)."""
     if value is None:
@@ -107,30 +102,6 @@ def _sci(value: float | None, *, none: str = "none") -> str:
     if not math.isfinite(value):
         return "n/a"
     return f"{value:.4g}" if 1e-3 <= abs(value) < 1e6 else f"{value:.3e}"
-
-
-def _pu(value: float | None, *, none: str = "none") -> str:
-    """Format a per-unit value with its percentage: ``0.740 pu (74.0 %)``."""
-    if value is None:
-        return none
-    if not math.isfinite(value):
-        return "n/a"
-    return f"{value:.3f} pu ({value * 100:.1f} %)"
-
-
-def _usd(value: float | None, *, none: str = "none") -> str:
-    """US dollars, with millions or billions spelled out for large amounts."""
-    if value is None:
-        return none
-    if not math.isfinite(value):
-        return "n/a"
-    text = f"USD {value:,.0f}"
-    big = abs(value)
-    if big >= 1e9:
-        text += f" ({value / 1e9:,.2f} bn)"
-    elif big >= 1e6:
-        text += f" ({value / 1e6:,.1f} m)"
-    return text
 
 
 def _when(text: str | None) -> str:
@@ -149,7 +120,7 @@ def _when(text: str | None) -> str:
 
 def _per_btc(value: float) -> str:
     """USD per BTC, or why there is none."""
-    return f"USD {_num(value)}/BTC" if _finite(value) else "n/a (no BTC mined)"
+    return f"USD {fmt_num(value)}/BTC" if _finite(value) else "n/a (no BTC mined)"
 
 
 def _none_reason(summary: MiningSummary, searched: str) -> str:
@@ -209,28 +180,28 @@ def headline_rows(results: MiningResults) -> list[SummaryRow]:
     else:
         tariff = (
             f"USD {s.breakeven_tariff_usd_per_kwh:,.4f}/kWh"
-            f" = Rs {_num(s.breakeven_tariff_pkr_per_kwh, 2)}/kWh"
+            f" = Rs {fmt_num(s.breakeven_tariff_pkr_per_kwh, 2, none='none')}/kWh"
         )
     irr = (
         "none (the cash flows have no internal rate of return)"
         if s.irr_pu is None
-        else _pu(s.irr_pu)
+        else fmt_share(s.irr_pu, unit="pu")
     )
     halving = f"height {s.next_halving_height:,}, about {_when(s.next_halving_at)}"
     retarget = f"height {s.next_retarget_height:,}, about {_when(s.next_retarget_at)}"
     return [
-        SummaryRow("BTC mined over the horizon", "btc_mined", f"{_num(s.btc_mined, 2)} BTC"),
-        SummaryRow("Mining revenue (before pool fee)", "revenue_usd", _usd(s.revenue_usd)),
+        SummaryRow("BTC mined over the horizon", "btc_mined", f"{fmt_num(s.btc_mined, 2)} BTC"),
+        SummaryRow("Mining revenue (before pool fee)", "revenue_usd", fmt_usd(s.revenue_usd)),
         SummaryRow(
             "Demand-response revenue",
             "demand_response_revenue_usd",
-            _usd(s.demand_response_revenue_usd),
+            fmt_usd(s.demand_response_revenue_usd),
         ),
         SummaryRow(
-            "Capital spending (initial + ASIC replacements)", "capex_usd", _usd(s.capex_usd)
+            "Capital spending (initial + ASIC replacements)", "capex_usd", fmt_usd(s.capex_usd)
         ),
-        SummaryRow("Operating spending (power, O&M, pool fee)", "opex_usd", _usd(s.opex_usd)),
-        SummaryRow("Net present value", "npv_usd", _usd(s.npv_usd)),
+        SummaryRow("Operating spending (power, O&M, pool fee)", "opex_usd", fmt_usd(s.opex_usd)),
+        SummaryRow("Net present value", "npv_usd", fmt_usd(s.npv_usd)),
         SummaryRow("Internal rate of return", "irr_pu", irr),
         SummaryRow("Payback", "payback, payback_years", s.payback),
         SummaryRow(
@@ -246,27 +217,34 @@ def headline_rows(results: MiningResults) -> list[SummaryRow]:
         SummaryRow(
             "BTC price at the start",
             "start_price_usd_per_btc",
-            f"USD {_num(s.start_price_usd_per_btc)}/BTC",
+            f"USD {fmt_num(s.start_price_usd_per_btc)}/BTC",
         ),
         SummaryRow(
             "Tariff paid (energy-weighted)",
             "tariff_usd_per_mwh, tariff_pkr_per_kwh",
-            f"USD {_num(s.tariff_usd_per_mwh, 2)}/MWh = Rs {_num(s.tariff_pkr_per_kwh, 2)}/kWh",
+            f"USD {fmt_num(s.tariff_usd_per_mwh, 2)}/MWh"
+            f" = Rs {fmt_num(s.tariff_pkr_per_kwh, 2)}/kWh",
         ),
-        SummaryRow("Energy drawn", "energy_mwh", f"{_num(s.energy_mwh)} MWh"),
-        SummaryRow("Site energy curtailed", "curtailed_mwh", f"{_num(s.curtailed_mwh)} MWh"),
+        SummaryRow("Energy drawn", "energy_mwh", f"{fmt_num(s.energy_mwh)} MWh"),
+        SummaryRow("Site energy curtailed", "curtailed_mwh", f"{fmt_num(s.curtailed_mwh)} MWh"),
         SummaryRow(
-            "Curtailed share of site energy", "curtailed_share_pu", _pu(s.curtailed_share_pu)
+            "Curtailed share of site energy",
+            "curtailed_share_pu",
+            fmt_share(s.curtailed_share_pu, unit="pu"),
         ),
         SummaryRow(
-            "CO2 emissions of the power drawn", "emissions_tco2", f"{_num(s.emissions_tco2)} tCO2"
+            "CO2 emissions of the power drawn",
+            "emissions_tco2",
+            f"{fmt_num(s.emissions_tco2)} tCO2",
         ),
-        SummaryRow("Coal share of the power drawn", "coal_share_pu", _pu(s.coal_share_pu)),
+        SummaryRow(
+            "Coal share of the power drawn", "coal_share_pu", fmt_share(s.coal_share_pu, unit="pu")
+        ),
         SummaryRow(
             "Breakeven BTC price (NPV = 0)",
             "breakeven_price_usd_per_btc",
             (
-                f"USD {_num(s.breakeven_price_usd_per_btc)}/BTC"
+                f"USD {fmt_num(s.breakeven_price_usd_per_btc)}/BTC"
                 if s.breakeven_price_usd_per_btc is not None
                 else _none_reason(s, "price")
             ),
@@ -290,7 +268,7 @@ def headline_rows(results: MiningResults) -> list[SummaryRow]:
             "breakeven_hashprice_usd_per_th_day",
             (
                 f"USD {s.breakeven_hashprice_usd_per_th_day:,.4f}/TH/s/day"
-                f" (start hashprice USD {_num(start_hashprice, 4)}/TH/s/day)"
+                f" (start hashprice USD {fmt_num(start_hashprice, 4)}/TH/s/day)"
                 if s.breakeven_hashprice_usd_per_th_day is not None
                 else "none (the fleet is never online)"
             ),
@@ -306,16 +284,16 @@ def _scenario_rows(results: MiningResults) -> list[SummaryRow]:
         SummaryRow("Scenario", "scenario", s.scenario),
         SummaryRow("First hour", "start", _when(str(pd.Timestamp(s.start).isoformat()))),
         SummaryRow("Horizon", "years", f"{s.years} years of 8,760 hours"),
-        SummaryRow("Site grid connection", "site_power_mw", f"{_num(s.site_power_mw, 1)} MW"),
+        SummaryRow("Site grid connection", "site_power_mw", f"{fmt_num(s.site_power_mw, 1)} MW"),
         SummaryRow(
             "Fleet hashrate (nameplate)",
             "fleet_hashrate_ths",
-            f"{_num(s.fleet_hashrate_ths)} TH/s = {s.fleet_hashrate_ths / 1e6:,.2f} EH/s",
+            f"{fmt_num(s.fleet_hashrate_ths)} TH/s = {s.fleet_hashrate_ths / 1e6:,.2f} EH/s",
         ),
         SummaryRow(
             "Fleet efficiency",
             "fleet_efficiency_j_per_th",
-            f"{_num(s.fleet_efficiency_j_per_th, 2)} J/TH",
+            f"{fmt_num(s.fleet_efficiency_j_per_th, 2)} J/TH",
         ),
         SummaryRow("ASIC units", "asic_units", f"{s.asic_units:,}"),
         SummaryRow("Block height at the start", "start_height", f"{s.start_height:,}"),
@@ -356,15 +334,7 @@ def subsidy_verdict(test: SubsidyTest | None) -> str:
 
 
 def _layout(fig: Any, title: str) -> Any:
-    fig.update_layout(
-        template=_TEMPLATE,
-        title={"text": title, "x": 0.0, "xanchor": "left"},
-        height=_FIG_HEIGHT_PX,
-        margin={"l": 70, "r": 70, "t": 60, "b": 50},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
-        hovermode="x unified",
-    )
-    return fig
+    return apply_layout(fig, title, right_margin=70, hovermode="x unified")
 
 
 def _empty(fig: Any, text: str) -> Any:
@@ -456,7 +426,7 @@ def monthly_btc_figure(hourly: pd.DataFrame) -> go.Figure:
             x=monthly.index,
             y=monthly["btc_mined"],
             name="btc_mined [BTC/month]",
-            marker_color=_BTC_COLOUR,
+            marker_color=BTC_COLOUR,
             hovertemplate="%{y:,.3f} BTC",
         ),
         secondary_y=False,
@@ -467,7 +437,7 @@ def monthly_btc_figure(hourly: pd.DataFrame) -> go.Figure:
             y=monthly["revenue_usd"],
             name="revenue_usd [USD/month]",
             mode="lines+markers",
-            line={"color": _USD_COLOUR},
+            line={"color": USD_COLOUR},
             hovertemplate="USD %{y:,.0f}",
         ),
         secondary_y=True,
@@ -505,7 +475,7 @@ def _add_halving_lines(fig: Any, hourly: pd.DataFrame) -> None:
             y0=0.0,
             y1=1.0,
             yref="paper",
-            line={"color": _GREY, "dash": "dash", "width": 1},
+            line={"color": GREY, "dash": "dash", "width": 1},
         )
         fig.add_annotation(
             x=when,
@@ -516,7 +486,7 @@ def _add_halving_lines(fig: Any, hourly: pd.DataFrame) -> None:
             showarrow=False,
             xanchor="left",
             yanchor="top",
-            font={"size": 11, "color": _GREY},
+            font={"size": 11, "color": GREY},
         )
 
 
@@ -541,7 +511,7 @@ def cumulative_btc_figure(hourly: pd.DataFrame) -> go.Figure:
             y=daily.to_numpy(),
             name="cumulative btc_mined [BTC]",
             mode="lines",
-            line={"color": _BTC_COLOUR, "width": 2},
+            line={"color": BTC_COLOUR, "width": 2},
             fill="tozeroy",
             hovertemplate="%{y:,.2f} BTC",
         )
@@ -572,7 +542,7 @@ def cost_per_btc_figure(annual: pd.DataFrame) -> go.Figure:
     series = (
         ("cost_usd_per_btc", "all-in cost_usd_per_btc", "#c0392b", "solid"),
         ("cash_cost_usd_per_btc", "cash_cost_usd_per_btc", "#e67e22", "dot"),
-        ("price_usd_per_btc", "price_usd_per_btc (yearly mean)", _USD_COLOUR, "solid"),
+        ("price_usd_per_btc", "price_usd_per_btc (yearly mean)", USD_COLOUR, "solid"),
     )
     for column, name, colour, dash in series:
         fig.add_trace(
@@ -598,7 +568,7 @@ def cost_per_btc_figure(annual: pd.DataFrame) -> go.Figure:
             y=-0.16,
             xanchor="left",
             showarrow=False,
-            font={"size": 11, "color": _GREY},
+            font={"size": 11, "color": GREY},
         )
         fig.update_layout(margin={"b": 80})
     return fig
@@ -640,7 +610,7 @@ def hashprice_figure(hourly: pd.DataFrame, breakeven_usd_per_th_day: float | Non
             y=daily.to_numpy(),
             name="hashprice_usd_per_th_day (daily mean)",
             mode="lines",
-            line={"color": _USD_COLOUR},
+            line={"color": USD_COLOUR},
             hovertemplate="USD %{y:.4f}/TH/s/day",
         )
     )
@@ -711,30 +681,6 @@ def figures(results: MiningResults, *, timezone: str = "UTC") -> dict[str, go.Fi
 # --------------------------------------------------------------------------- HTML
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _table(
-    headers: Sequence[str],
-    rows: Iterable[Sequence[object]],
-    *,
-    cls: str = "",
-    numeric_from: int | None = None,
-) -> str:
-    """Render an HTML table, escaping every cell; columns from ``numeric_from`` align right."""
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    body = []
-    for row in rows:
-        cells = []
-        for i, cell in enumerate(row):
-            attr = ' class="num"' if numeric_from is not None and i >= numeric_from else ""
-            cells.append(f"<td{attr}>{_e(cell)}</td>")
-        body.append(f"<tr>{''.join(cells)}</tr>")
-    klass = f' class="{_e(cls)}"' if cls else ""
-    return f"<table{klass}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
 def _annual_cell(column: str, value: object) -> str:
     if isinstance(value, pd.Timestamp):
         return f"{value:%Y-%m-%d}"
@@ -788,7 +734,7 @@ def _annual_table(annual: pd.DataFrame) -> str:
         else:
             totals.append("")
     rows.append(totals)
-    return _table(headers, rows, cls="annual", numeric_from=1)
+    return html_table(headers, rows, cls="annual", numeric_from=1)
 
 
 def _subsidy_section(test: SubsidyTest | None) -> str:
@@ -831,24 +777,24 @@ def _subsidy_section(test: SubsidyTest | None) -> str:
             f"{test.contribution_to_capacity_pkr_per_kwh:.2f}",
         ),
     ]
-    table = _table(["component", "key", "PKR/kWh"], rows, cls="compact keyed", numeric_from=2)
-    totals = _table(
+    table = html_table(["component", "key", "PKR/kWh"], rows, cls="compact keyed", numeric_from=2)
+    totals = html_table(
         ["figure", "key", "value"],
         [
             (
                 "Energy drawn per year",
                 "energy_mwh_per_year",
-                f"{_num(test.energy_mwh_per_year)} MWh/yr",
+                f"{fmt_num(test.energy_mwh_per_year)} MWh/yr",
             ),
             (
                 "Implied subsidy per year",
                 "implied_subsidy_pkr_per_year",
-                f"Rs {_num(test.implied_subsidy_pkr_per_year)}/yr",
+                f"Rs {fmt_num(test.implied_subsidy_pkr_per_year)}/yr",
             ),
             (
                 "Implied subsidy per year",
                 "implied_subsidy_usd_per_year",
-                f"{_usd(test.implied_subsidy_usd_per_year)}/yr",
+                f"{fmt_usd(test.implied_subsidy_usd_per_year)}/yr",
             ),
             (
                 "Tariff covers the energy (fuel) component",
@@ -873,13 +819,13 @@ def _demand_fit_section(results: MiningResults) -> str:
     rows = [
         (
             key,
-            _num(fit.published[key]),
-            _num(fit.modelled.get(key, float("nan"))),
+            fmt_num(fit.published[key]),
+            fmt_num(fit.modelled.get(key, float("nan"))),
             f"{residuals[key] * 100:+.1f} %",
         )
         for key in fit.published
     ]
-    table = _table(
+    table = html_table(
         ["fact (unit in name)", "published", "modelled", "modelled / published - 1"],
         rows,
         cls="compact",
@@ -887,7 +833,8 @@ def _demand_fit_section(results: MiningResults) -> str:
     )
     return (
         "<p>The hourly demand curve is a seasonal cosine times a daily cosine. Its mean "
-        f"({_num(fit.mean_mw)} MW) and seasonal half-swing ({_num(fit.seasonal_amplitude_mw)} MW) "
+        f"({fmt_num(fit.mean_mw)} MW) and seasonal half-swing "
+        f"({fmt_num(fit.seasonal_amplitude_mw)} MW) "
         "are fitted by least squares to three published facts, each weighted by its relative "
         "error. Large residuals mean the surplus, and so the hours the fleet can run, are less "
         "certain.</p>"
@@ -906,7 +853,7 @@ def _sources_section(sources: Sequence[DatasetProvenance] | None) -> str:
     return (
         "<p>Bundled datasets (full records, column units and conversions: "
         "<code>hashnation data provenance FILE</code>):</p>"
-        + _table(["file", "title", "source", "licence", "retrieved"], rows, cls="sources")
+        + html_table(["file", "title", "source", "licence", "retrieved"], rows, cls="sources")
     )
 
 
@@ -974,22 +921,8 @@ shows the marginal view: a tariff above the fuel cost still contributes to capac
 payments owed anyway. The verdict follows the full-cost test.</p>
 """
 
-_CSS = """
-body{font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;
-color:#1b1b1b;background:#fafafa;line-height:1.45}
-main{max-width:1180px;margin:0 auto;padding:24px 28px 60px;background:#fff}
-h1{font-size:1.7em;margin:0.2em 0}
-h2{border-bottom:2px solid #f7931a;padding-bottom:4px;margin-top:2em}
-h3{margin-bottom:0.3em}
-.sub{color:#555;margin-top:0}
-.lead{font-size:1.08em;background:#f4f6f8;border-left:4px solid #1f4e79;padding:10px 14px}
-table{border-collapse:collapse;margin:10px 0 16px;font-size:0.92em}
-th,td{border:1px solid #d6d6d6;padding:4px 8px;vertical-align:top;text-align:left}
-th{background:#f0f2f4}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-table.headline td:nth-child(2),table.keyed td:nth-child(2){font-family:monospace;
+_CSS = """table.headline td:nth-child(2),table.keyed td:nth-child(2){font-family:monospace;
 font-size:0.9em;color:#444}
-.scroll{overflow-x:auto}
 table.annual{font-size:0.8em}
 table.annual th{font-family:monospace;font-weight:normal;white-space:nowrap}
 table.annual tr:last-child td{font-weight:bold;background:#f7f7f7}
@@ -998,13 +931,9 @@ table.sources{font-size:0.82em}
 .verdict.yes{background:#e3f4e6;color:#17612a;border:2px solid #2e8b47}
 .verdict.no{background:#fbe4e2;color:#8e1b12;border:2px solid #c0392b}
 .verdict.na{background:#eee;color:#555;border:2px solid #aaa;font-size:1.2em}
-.fig{margin:18px 0 8px}
-.caption{color:#444;font-size:0.92em;margin-top:0}
-.small{font-size:0.85em;color:#555}
 pre{background:#f4f4f4;padding:8px 12px;overflow-x:auto}
-code{background:#f4f4f4;padding:0 3px}
-nav a{margin-right:14px}
 """
+"""Style rules of the mining report, after :data:`~hashnation.mining.htmlkit.BASE_CSS`."""
 
 _CAPTIONS = {
     "dispatch": (
@@ -1034,26 +963,15 @@ _CAPTIONS = {
 }
 
 
-def _figure_html(key: str, fig: Any) -> str:
-    div = pio.to_html(
-        fig,
-        include_plotlyjs=False,
-        full_html=False,
-        div_id=f"fig-{key}",
-        default_height=f"{_FIG_HEIGHT_PX}px",
-        config={"displaylogo": False, "responsive": True},
-    )
-    return f'<div class="fig">{div}<p class="caption">{_e(_CAPTIONS.get(key, ""))}</p></div>'
-
-
 def _lead(results: MiningResults) -> str:
     s = results.summary
     parts = [
-        f"Over {s.years} years a {_num(s.site_power_mw)} MW site mines {_num(s.btc_mined, 2)} BTC "
-        f"at an all-in cost of USD {_num(s.cost_usd_per_btc)} per BTC "
-        f"(start price USD {_num(s.start_price_usd_per_btc)}).",
-        f"Net present value: {_usd(s.npv_usd)}; payback: {s.payback}.",
-        f"{_num(s.curtailed_share_pu * 100, 1)} % of the site's energy is curtailed.",
+        f"Over {s.years} years a {fmt_num(s.site_power_mw)} MW site mines "
+        f"{fmt_num(s.btc_mined, 2)} BTC "
+        f"at an all-in cost of USD {fmt_num(s.cost_usd_per_btc)} per BTC "
+        f"(start price USD {fmt_num(s.start_price_usd_per_btc)}).",
+        f"Net present value: {fmt_usd(s.npv_usd)}; payback: {s.payback}.",
+        f"{fmt_num(s.curtailed_share_pu * 100, 1)} % of the site's energy is curtailed.",
     ]
     if results.subsidy is not None:
         verdict = "YES" if results.subsidy.subsidy_free else "NO"
@@ -1093,13 +1011,16 @@ def build_report(
     """
     s = results.summary
     title = f"HashNation mining report: {s.scenario}"
-    figs = "".join(_figure_html(k, f) for k, f in figures(results, timezone=timezone).items())
-    headline = _table(
+    figs = "".join(
+        figure_html(k, f, _CAPTIONS.get(k, ""))
+        for k, f in figures(results, timezone=timezone).items()
+    )
+    headline = html_table(
         ["figure", "key in summary.json (unit in name)", "value"],
         [(r.label, r.key, r.value) for r in headline_rows(results)],
         cls="headline",
     )
-    setup = _table(
+    setup = html_table(
         ["figure", "key in summary.json (unit in name)", "value"],
         [(r.label, r.key, r.value) for r in _scenario_rows(results)],
         cls="headline",
@@ -1110,26 +1031,13 @@ def build_report(
         else "<p>No notes.</p>"
     )
     origin = f" from <code>{_e(scenario_file)}</code>" if scenario_file else ""
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_e(title)}</title>
-<script src="{PLOTLY_JS_FILE}"></script>
-<style>{_CSS}</style>
-</head>
-<body>
-<main>
-<h1>{_e(title)}</h1>
-<p class="sub">Scenario <b>{_e(s.scenario)}</b>{origin};
+    subtitle = f"""Scenario <b>{_e(s.scenario)}</b>{origin};
 first hour {_e(_when(pd.Timestamp(s.start).isoformat()))}; {s.years} programme years.
-Produced by HashNation {_e(hashnation.__version__)}.</p>
-<nav><a href="#summary">Summary</a><a href="#subsidy">IMF subsidy test</a>
+Produced by HashNation {_e(hashnation.__version__)}."""
+    nav = """<a href="#summary">Summary</a><a href="#subsidy">IMF subsidy test</a>
 <a href="#charts">Charts</a><a href="#annual">Yearly table</a><a href="#notes">Notes</a>
-<a href="#grid">Grid fit</a><a href="#method">Method and data</a></nav>
-<p class="lead">{_e(_lead(results))}</p>
-
+<a href="#grid">Grid fit</a><a href="#method">Method and data</a>"""
+    body = f"""
 <h2 id="summary">Headline figures</h2>
 <p>Money is in US dollars of the year it is spent or earned (no inflation adjustment);
 NPV and IRR use the scenario's discount rate. The middle column is the key of the same
@@ -1171,8 +1079,5 @@ dimensionless; <code>price_usd_per_btc</code>, <code>hashprice_usd_per_th_day</c
 scenario author's choices) or in a dataset bundled with HashNation, copied with its
 source, licence and retrieval date; nothing is fetched over the network when the model
 runs.</p>
-{_sources_section(sources)}
-</main>
-</body>
-</html>
-"""
+{_sources_section(sources)}"""
+    return html_page(title, subtitle, nav, _lead(results), body, extra_css=_CSS)

@@ -17,21 +17,32 @@ explains, in plain words, what each random driver does.
 from __future__ import annotations
 
 import dataclasses
-import html
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io as pio
 from numpy.typing import NDArray
 
 import hashnation
 from hashnation.errors import InputError
+from hashnation.mining.htmlkit import (
+    BTC_COLOUR,
+    FIG_HEIGHT_PX,
+    GREY,
+    USD_COLOUR,
+    apply_layout,
+    figure_html,
+    fmt_num,
+    fmt_share,
+    fmt_usd,
+    html_page,
+    html_table,
+)
+from hashnation.mining.htmlkit import escape as _e
 from hashnation.mining.montecarlo import RiskResult
-from hashnation.mining.report import PLOTLY_JS_FILE
 
 __all__ = [
     "fan_chart",
@@ -49,12 +60,7 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
-_TEMPLATE = "plotly_white"
-_FIG_HEIGHT_PX = 430
-_BTC_COLOUR = "#f7931a"
-_USD_COLOUR = "#1f4e79"
 _LOSS_COLOUR = "#c0392b"
-_GREY = "#6b6b6b"
 _LOW_COLOUR = "#2e86c1"
 _HIGH_COLOUR = "#e67e22"
 _PALETTE = ("#1f4e79", "#f7931a", "#2e8b47", "#c0392b", "#7d3c98", "#17a589", "#6b6b6b")
@@ -65,35 +71,6 @@ _ALPHA = 0.05
 # --------------------------------------------------------------------------- formatting
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _usd(value: float | None) -> str:
-    """US dollars, with millions or billions spelled out for large amounts."""
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    text = f"USD {value:,.0f}"
-    big = abs(value)
-    if big >= 1e9:
-        text += f" ({value / 1e9:,.2f} bn)"
-    elif big >= 1e6:
-        text += f" ({value / 1e6:,.1f} m)"
-    return text
-
-
-def _pct(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    return f"{value:.3f} ({value * 100:.1f} %)"
-
-
-def _num(value: float | None, decimals: int = 0) -> str:
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    return f"{value:,.{decimals}f}"
-
-
 def _g(value: float) -> str:
     """Compact number for factor ranges (``0.25``, ``88,728``)."""
     if not math.isfinite(value):
@@ -101,37 +78,6 @@ def _g(value: float) -> str:
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:.4g}"
-
-
-def _table(
-    headers: Sequence[str],
-    rows: Iterable[Sequence[object]],
-    *,
-    cls: str = "",
-    numeric_from: int | None = None,
-) -> str:
-    """HTML table, every cell escaped; columns from ``numeric_from`` align right."""
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    body = []
-    for row in rows:
-        cells = []
-        for i, cell in enumerate(row):
-            attr = ' class="num"' if numeric_from is not None and i >= numeric_from else ""
-            cells.append(f"<td{attr}>{_e(cell)}</td>")
-        body.append(f"<tr>{''.join(cells)}</tr>")
-    klass = f' class="{_e(cls)}"' if cls else ""
-    return f"<table{klass}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def _layout(fig: Any, title: str) -> Any:
-    fig.update_layout(
-        template=_TEMPLATE,
-        title={"text": title, "x": 0.0, "xanchor": "left"},
-        height=_FIG_HEIGHT_PX,
-        margin={"l": 70, "r": 40, "t": 60, "b": 50},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
-    )
-    return fig
 
 
 def _need_columns(table: pd.DataFrame, columns: Sequence[str], name: str) -> None:
@@ -174,7 +120,7 @@ def fan_chart(result: RiskResult, field: str = "cumulative_cashflow_usd") -> go.
     q: dict[float, FloatArray] = {
         float(p): fan[p].to_numpy(dtype=np.float64) / scale for p in fan.columns
     }
-    colour = _USD_COLOUR if money else _BTC_COLOUR
+    colour = USD_COLOUR if money else BTC_COLOUR
     fig = go.Figure()
     for lo, hi, name, opacity in ((0.05, 0.95, "P5–P95", 0.18), (0.25, 0.75, "P25–P75", 0.35)):
         fig.add_trace(
@@ -210,12 +156,12 @@ def fan_chart(result: RiskResult, field: str = "cumulative_cashflow_usd") -> go.
         )
     )
     if money:
-        fig.add_hline(y=0.0, line={"color": _GREY, "dash": "dash", "width": 1})
+        fig.add_hline(y=0.0, line={"color": GREY, "dash": "dash", "width": 1})
     what = {
         "cumulative_cashflow_usd": "Cumulative cash flow incl. initial spending",
         "btc_mined": "BTC mined per programme year",
     }.get(field, field)
-    _layout(fig, f"{what} [{unit}]: spread across Monte Carlo paths")
+    apply_layout(fig, f"{what} [{unit}]: spread across Monte Carlo paths")
     fig.update_layout(hovermode="x unified")
     fig.update_xaxes(title_text="programme year", dtick=1)
     fig.update_yaxes(title_text=f"{field} [{unit}]")
@@ -257,17 +203,17 @@ def npv_histogram(result: RiskResult, alpha: float = _ALPHA) -> go.Figure:
         go.Histogram(
             x=npv,
             nbinsx=min(60, max(10, int(math.sqrt(npv.size)) * 2)),
-            marker_color=_USD_COLOUR,
+            marker_color=USD_COLOUR,
             opacity=0.8,
             name="paths",
             hovertemplate="NPV %{x} USD m<br>%{y} paths<extra></extra>",
         )
     )
     marks = (
-        (0.0, "NPV = 0", _GREY, "dash"),
+        (0.0, "NPV = 0", GREY, "dash"),
         (-s["var_usd"] / _USD_M, f"VaR {level}", _LOSS_COLOUR, "dot"),
         (-s["cvar_usd"] / _USD_M, f"CVaR {level}", _LOSS_COLOUR, "dash"),
-        (s["deterministic_npv_usd"] / _USD_M, "deterministic NPV", _BTC_COLOUR, "solid"),
+        (s["deterministic_npv_usd"] / _USD_M, "deterministic NPV", BTC_COLOUR, "solid"),
     )
     for k, (x, label, colour, dash) in enumerate(marks):
         if not math.isfinite(x):
@@ -284,7 +230,7 @@ def npv_histogram(result: RiskResult, alpha: float = _ALPHA) -> go.Figure:
             yanchor="top",
             font={"size": 11, "color": colour},
         )
-    _layout(
+    apply_layout(
         fig,
         f"NPV across {len(npv):,} paths [USD m]: P(loss) = {s['p_loss']:.3f}, "
         f"VaR {level} = {s['var_usd'] / _USD_M:,.1f}, CVaR {level} = {s['cvar_usd'] / _USD_M:,.1f}",
@@ -319,7 +265,7 @@ def p_loss_by_year_figure(result: RiskResult) -> go.Figure:
             hovertemplate="year %{x}: %{y:.3f}<extra></extra>",
         )
     )
-    _layout(fig, "Share of paths with cumulative cash below zero, by programme year [-]")
+    apply_layout(fig, "Share of paths with cumulative cash below zero, by programme year [-]")
     fig.update_xaxes(title_text="programme year", dtick=1)
     fig.update_yaxes(title_text="P(cumulative cash < 0) [-]", range=[0.0, 1.05])
     return fig
@@ -370,12 +316,12 @@ def tornado_figure(table: pd.DataFrame) -> go.Figure:
                 "<extra></extra>",
             )
         )
-    fig.add_vline(x=base, line={"color": _GREY, "width": 1.5})
+    fig.add_vline(x=base, line={"color": GREY, "width": 1.5})
     stat = str(table.attrs.get("statistic", "mean"))
-    _layout(fig, f"Tornado: {stat} NPV with one factor at a time moved [USD m]")
+    apply_layout(fig, f"Tornado: {stat} NPV with one factor at a time moved [USD m]")
     fig.update_layout(
         barmode="overlay",
-        height=max(_FIG_HEIGHT_PX, 140 + 34 * len(labels)),
+        height=max(FIG_HEIGHT_PX, 140 + 34 * len(labels)),
         margin={"l": 330},
     )
     fig.update_xaxes(title_text=f"{stat} npv_usd [USD m] (line: base {base:,.1f})")
@@ -400,8 +346,8 @@ def sobol_figure(table: pd.DataFrame) -> go.Figure:
     factors = list(ordered["factor"].astype(str))
     fig = go.Figure()
     for column, name, colour in (
-        ("s1", "S1: the factor alone", _USD_COLOUR),
-        ("st", "ST: with its interactions", _BTC_COLOUR),
+        ("s1", "S1: the factor alone", USD_COLOUR),
+        ("st", "ST: with its interactions", BTC_COLOUR),
     ):
         fig.add_trace(
             go.Bar(
@@ -418,7 +364,7 @@ def sobol_figure(table: pd.DataFrame) -> go.Figure:
             )
         )
     level = table.attrs.get("conf_level", 0.95)
-    _layout(
+    apply_layout(
         fig,
         f"Sobol indices of the mean NPV (bars: {float(level) * 100:g} % confidence intervals) [-]",
     )
@@ -492,8 +438,8 @@ def sweep_npv_figure(table: pd.DataFrame) -> go.Figure:
                 )
             )
             k += 1
-    fig.add_hline(y=0.0, line={"color": _GREY, "dash": "dash", "width": 1})
-    _layout(fig, "NPV by site power and tariff: median, bars P5–P95 [USD m]")
+    fig.add_hline(y=0.0, line={"color": GREY, "dash": "dash", "width": 1})
+    apply_layout(fig, "NPV by site power and tariff: median, bars P5–P95 [USD m]")
     fig.update_xaxes(title_text="power_mw [MW]")
     fig.update_yaxes(title_text="npv_usd [USD m]")
     return fig
@@ -540,7 +486,7 @@ def sweep_p_loss_heatmap(table: pd.DataFrame, mix: str | None = None) -> go.Figu
     title = "P(NPV < 0) by site power and tariff [-]"
     if len(labels) > 1:
         title += f": {chosen}"
-    _layout(fig, title)
+    apply_layout(fig, title)
     fig.update_xaxes(title_text="power_mw [MW]", type="category")
     fig.update_yaxes(title_text=f"{tcol} [{unit}]", type="category")
     return fig
@@ -605,30 +551,12 @@ def sweep_figures(table: pd.DataFrame) -> dict[str, go.Figure]:
 # --------------------------------------------------------------------------- HTML
 
 
-_CSS = """
-body{font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;
-color:#1b1b1b;background:#fafafa;line-height:1.45}
-main{max-width:1180px;margin:0 auto;padding:24px 28px 60px;background:#fff}
-h1{font-size:1.7em;margin:0.2em 0}
-h2{border-bottom:2px solid #f7931a;padding-bottom:4px;margin-top:2em}
-h3{margin-bottom:0.3em}
-.sub{color:#555;margin-top:0}
-.lead{font-size:1.08em;background:#f4f6f8;border-left:4px solid #1f4e79;padding:10px 14px}
-table{border-collapse:collapse;margin:10px 0 16px;font-size:0.92em}
-th,td{border:1px solid #d6d6d6;padding:4px 8px;vertical-align:top;text-align:left}
-th{background:#f0f2f4}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-table.headline td:nth-child(2){font-family:monospace;font-size:0.9em;color:#444}
+_CSS = """table.headline td:nth-child(2){font-family:monospace;font-size:0.9em;color:#444}
 table.wide{font-size:0.8em}
 table.wide th{font-family:monospace;font-weight:normal;white-space:nowrap}
 table.wide td:first-child{white-space:nowrap}
-.scroll{overflow-x:auto}
-.fig{margin:18px 0 8px}
-.caption{color:#444;font-size:0.92em;margin-top:0}
-.small{font-size:0.85em;color:#555}
-code{background:#f4f4f4;padding:0 3px}
-nav a{margin-right:14px}
 """
+"""Style rules of the risk and sweep pages, after :data:`~hashnation.mining.htmlkit.BASE_CSS`."""
 
 _CAPTIONS = {
     "histogram": (
@@ -679,16 +607,8 @@ _CAPTIONS = {
 
 
 def _figure_html(key: str, fig: Any) -> str:
-    div = pio.to_html(
-        fig,
-        include_plotlyjs=False,
-        full_html=False,
-        div_id=f"fig-{key}",
-        default_height=f"{fig.layout.height or _FIG_HEIGHT_PX}px",
-        config={"displaylogo": False, "responsive": True},
-    )
     caption = _CAPTIONS.get(key.rstrip("_0123456789"), _CAPTIONS.get(key, ""))
-    return f'<div class="fig">{div}<p class="caption">{_e(caption)}</p></div>'
+    return figure_html(key, fig, caption)
 
 
 def risk_headline_rows(result: RiskResult, alpha: float = _ALPHA) -> list[tuple[str, str, str]]:
@@ -710,29 +630,32 @@ def risk_headline_rows(result: RiskResult, alpha: float = _ALPHA) -> list[tuple[
     s = result.summary(alpha=alpha)
     level = f"{(1 - alpha) * 100:g} %"
     var = s["var_usd"]
-    var_text = _usd(var) if var >= 0 else f"{_usd(var)} (even the worst {alpha * 100:g} % gain)"
+    var_text = fmt_usd(var)
+    if var < 0:
+        var_text += f" (even the worst {alpha * 100:g} % gain)"
+    deterministic = fmt_usd(s["deterministic_npv_usd"])
     return [
         ("Monte Carlo paths", "paths", f"{int(s['paths']):,}"),
         ("Root seed (same seed, same result)", "seed", str(result.seed)),
-        ("Probability of loss, P(NPV < 0)", "p_loss", _pct(s["p_loss"])),
+        ("Probability of loss, P(NPV < 0)", "p_loss", fmt_share(s["p_loss"])),
         (f"Value-at-risk at {level}", "var_usd", var_text),
-        (f"Conditional value-at-risk at {level}", "cvar_usd", _usd(s["cvar_usd"])),
-        ("NPV, 5th percentile", "npv_p5_usd", _usd(s["npv_p5_usd"])),
-        ("NPV, median", "npv_p50_usd", _usd(s["npv_p50_usd"])),
-        ("NPV, 95th percentile", "npv_p95_usd", _usd(s["npv_p95_usd"])),
-        ("NPV, mean", "npv_mean_usd", _usd(s["npv_mean_usd"])),
-        ("NPV of the deterministic run", "deterministic_npv_usd", _usd(s["deterministic_npv_usd"])),
-        ("BTC mined, median", "btc_mined_p50", f"{_num(s['btc_mined_p50'], 2)} BTC"),
+        (f"Conditional value-at-risk at {level}", "cvar_usd", fmt_usd(s["cvar_usd"])),
+        ("NPV, 5th percentile", "npv_p5_usd", fmt_usd(s["npv_p5_usd"])),
+        ("NPV, median", "npv_p50_usd", fmt_usd(s["npv_p50_usd"])),
+        ("NPV, 95th percentile", "npv_p95_usd", fmt_usd(s["npv_p95_usd"])),
+        ("NPV, mean", "npv_mean_usd", fmt_usd(s["npv_mean_usd"])),
+        ("NPV of the deterministic run", "deterministic_npv_usd", deterministic),
+        ("BTC mined, median", "btc_mined_p50", f"{fmt_num(s['btc_mined_p50'], 2)} BTC"),
         (
             "All-in cost per BTC, median",
             "cost_usd_per_btc_p50",
-            f"USD {_num(s['cost_usd_per_btc_p50'])}/BTC",
+            f"USD {fmt_num(s['cost_usd_per_btc_p50'])}/BTC",
         ),
-        ("CO2 emissions, median", "emissions_tco2_p50", f"{_num(s['emissions_tco2_p50'])} tCO2"),
+        ("CO2 emissions, median", "emissions_tco2_p50", f"{fmt_num(s['emissions_tco2_p50'])} tCO2"),
         (
             "Curtailed share of site energy, median",
             "curtailed_share_p50",
-            _pct(s["curtailed_share_p50"]),
+            fmt_share(s["curtailed_share_p50"]),
         ),
     ]
 
@@ -836,29 +759,6 @@ sampling scheme and SALib's estimators, with bootstrap confidence intervals.</p>
 """
 
 
-def _page(title: str, subtitle: str, nav: str, lead: str, body: str) -> str:
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_e(title)}</title>
-<script src="{PLOTLY_JS_FILE}"></script>
-<style>{_CSS}</style>
-</head>
-<body>
-<main>
-<h1>{_e(title)}</h1>
-<p class="sub">{subtitle}</p>
-<nav>{nav}</nav>
-<p class="lead">{_e(lead)}</p>
-{body}
-</main>
-</body>
-</html>
-"""
-
-
 def _factor_table(
     table: pd.DataFrame, columns: Sequence[tuple[str, str]], numeric_from: int = 2
 ) -> str:
@@ -868,9 +768,9 @@ def _factor_table(
         for column, kind in columns:
             value = record.get(column)
             if kind == "usd":
-                cells.append(_usd(float(value)) if value is not None else "n/a")
+                cells.append(fmt_usd(float(value)) if value is not None else "n/a")
             elif kind == "usdm":
-                cells.append(_num(float(value) / _USD_M, 1) if value is not None else "n/a")
+                cells.append(fmt_num(float(value) / _USD_M, 1) if value is not None else "n/a")
             elif kind == "idx":
                 cells.append(f"{float(value):.3f}" if value is not None else "n/a")
             elif kind == "num":
@@ -878,7 +778,7 @@ def _factor_table(
             else:
                 cells.append(str(value))
         rows.append(cells)
-    return _table([c for c, _ in columns], rows, cls="wide", numeric_from=numeric_from)
+    return html_table([c for c, _ in columns], rows, cls="wide", numeric_from=numeric_from)
 
 
 def risk_report_html(
@@ -913,12 +813,12 @@ def risk_report_html(
         for k, f in figs.items()
         if k in ("histogram", "fan_cash", "fan_btc", "p_loss_year")
     )
-    headline = _table(
+    headline = html_table(
         ["figure", "key (unit in name)", "value"],
         risk_headline_rows(result),
         cls="headline",
     )
-    drivers = _table(["parameter", "value"], _driver_rows(result.drivers), cls="compact")
+    drivers = html_table(["parameter", "value"], _driver_rows(result.drivers), cls="compact")
     sensitivity = ""
     if tornado is not None:
         sensitivity += (
@@ -962,9 +862,9 @@ def risk_report_html(
     lead = (
         f"Across {int(s['paths']):,} simulated futures (seed {result.seed}), the programme "
         f"loses money in {s['p_loss'] * 100:.1f} % of them: P(loss) = {s['p_loss']:.3f}. "
-        f"Median NPV {_usd(s['npv_p50_usd'])}; 90 % of paths lie between "
-        f"{_usd(s['npv_p5_usd'])} and {_usd(s['npv_p95_usd'])}. "
-        f"The deterministic run gives {_usd(s['deterministic_npv_usd'])}."
+        f"Median NPV {fmt_usd(s['npv_p50_usd'])}; 90 % of paths lie between "
+        f"{fmt_usd(s['npv_p5_usd'])} and {fmt_usd(s['npv_p95_usd'])}. "
+        f"The deterministic run gives {fmt_usd(s['deterministic_npv_usd'])}."
     )
     meta = ", ".join(f"{k} {v}" for k, v in result.meta.items())
     subtitle = (
@@ -995,7 +895,7 @@ of CO2, <code>_pu</code> per unit, 1 = 100 %).</p>
 {_MEASURES}
 {_SENSITIVITY}
 """
-    return _page(title, subtitle, nav, lead, body)
+    return html_page(title, subtitle, nav, lead, body, extra_css=_CSS)
 
 
 def _run_note(attrs: Mapping[Any, Any], kind: str) -> str:
@@ -1049,7 +949,7 @@ def sweep_report_html(table: pd.DataFrame, scenario_name: str) -> str:
             f"{row['power_mw']:g} MW at {_tariff_text(tcol, float(row[tcol]))} ({row['asic_mix']})"
         )
 
-    headline = _table(
+    headline = html_table(
         ["figure", "key (unit in name)", "value"],
         [
             ("Designs", "designs", f"{len(table):,}"),
@@ -1058,17 +958,18 @@ def sweep_report_html(table: pd.DataFrame, scenario_name: str) -> str:
             (
                 "Best median NPV",
                 "npv_p50_usd",
-                f"{_usd(float(best['npv_p50_usd']))}: {design(best)}",
+                f"{fmt_usd(float(best['npv_p50_usd']))}: {design(best)}",
             ),
             (
                 "Lowest probability of loss",
                 "p_loss",
-                f"{_pct(float(safest['p_loss']))}: {design(safest)}",
+                f"{fmt_share(float(safest['p_loss']))}: {design(safest)}",
             ),
             (
                 "Range of P(loss) over designs",
                 "p_loss",
-                f"{_pct(float(table['p_loss'].min()))} to {_pct(float(table['p_loss'].max()))}",
+                f"{fmt_share(float(table['p_loss'].min()))} to "
+                f"{fmt_share(float(table['p_loss'].max()))}",
             ),
         ],
         cls="headline",
@@ -1093,7 +994,7 @@ def sweep_report_html(table: pd.DataFrame, scenario_name: str) -> str:
     charts = "".join(_figure_html(k, f) for k, f in sweep_figures(table).items())
     lead = (
         f"{len(table):,} designs, each valued on the same {paths} simulated futures "
-        f"(seed {seed}). Best median NPV: {_usd(float(best['npv_p50_usd']))} for "
+        f"(seed {seed}). Best median NPV: {fmt_usd(float(best['npv_p50_usd']))} for "
         f"{design(best)}, with P(loss) = {float(best['p_loss']):.3f}."
     )
     subtitle = (
@@ -1125,4 +1026,4 @@ the single run of the scenario's central path.</p>
 {_drivers_method(table.attrs.get("drivers"))}
 {_MEASURES}
 """
-    return _page(title, subtitle, nav, lead, body)
+    return html_page(title, subtitle, nav, lead, body, extra_css=_CSS)
