@@ -6,24 +6,36 @@ primitives (:mod:`hashnation.bitcoin`), bundled datasets
 """
 
 from hashnation.errors import (
+    ChainError,
     ConsensusError,
     DataError,
+    DescriptorError,
     HashNationError,
     InputError,
+    LedgerError,
     MiningError,
     OutputError,
+    PrivateKeyError,
+    ReserveError,
     ScenarioError,
+    SpvError,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ChainError",
     "ConsensusError",
     "DataError",
+    "DescriptorError",
     "HashNationError",
     "InputError",
+    "LedgerError",
     "MiningError",
     "OutputError",
+    "PrivateKeyError",
+    "ReserveError",
     "ScenarioError",
+    "SpvError",
     "__version__",
 ]

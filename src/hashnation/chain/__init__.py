@@ -1,0 +1,1 @@
+"""Chain access: one Protocol, Bitcoin Core / Esplora / Electrum adapters, SPV checks."""

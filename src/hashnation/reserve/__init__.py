@@ -1,0 +1,1 @@
+"""Strategic bitcoin reserve: watch-only holdings, ledger, policies."""

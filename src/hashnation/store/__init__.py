@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy engine, sessions and Alembic migrations."""
