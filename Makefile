@@ -1,12 +1,13 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   -> virtualenv, install, run the Pakistan 2,000 MW scenario, write the report
-#   make test   -> virtualenv, install with dev tools, ruff, mypy --strict src, pytest
+#   make test   -> virtualenv, install with dev tools (and Debian's PostgreSQL server when
+#                  missing), ruff, mypy --strict src, pytest
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 OUT    ?= out/pakistan-2000mw
 
-.PHONY: demo test venv lint typecheck pytest bench clean
+.PHONY: demo test venv lint typecheck pytest bench clean postgres
 
 $(BIN)/hashnation: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +28,18 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy --strict src
 
-pytest: venv
+# The ledger tests run on SQLite and on a throwaway PostgreSQL server they start
+# themselves; install Debian's server binaries when the machine lacks them.
+postgres:
+	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "PostgreSQL server binaries: present"; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else \
+		echo "PostgreSQL server binaries missing (apt-get install postgresql); its tests will skip"; \
+	fi
+
+pytest: venv postgres
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
