@@ -23,7 +23,7 @@ from typing import Annotated
 import typer
 
 import hashnation
-from hashnation.cli import bitcoin, data, mining, risk
+from hashnation.cli import bitcoin, data, mining, reserve, risk
 from hashnation.cli.errors import HashNationGroup
 
 __all__ = ["app", "main", "risk"]
@@ -37,6 +37,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(mining.app, name="mining")  # with the risk and sweep commands of cli.risk
+app.add_typer(reserve.app, name="reserve")
 app.add_typer(data.app, name="data")
 app.add_typer(bitcoin.app, name="bitcoin")
 
