@@ -108,3 +108,105 @@ def backtest_command(
         soft_wrap=True,
     )
     console.print(Text(f"report: {written[0]}"), soft_wrap=True)
+
+
+descriptor_app = typer.Typer(
+    name="descriptor",
+    cls=HashNationGroup,
+    help="The reserve's watch-only descriptors, kept in a JSON reserve file.",
+    no_args_is_help=True,
+)
+app.add_typer(descriptor_app, name="descriptor")
+
+ReserveFile = Annotated[
+    Path, typer.Argument(metavar="RESERVE.json", help="Reserve file (created by 'descriptor add').")
+]
+
+
+def _load_reserve(path: Path, *, missing_ok: bool = False) -> object:
+    from hashnation.reserve.descriptors import ReserveDescriptors
+
+    if not path.exists():
+        if missing_ok:
+            return ReserveDescriptors()
+        raise InputError("RESERVE.json", str(path), "an existing reserve file")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            "RESERVE.json", str(path), f"a readable JSON reserve file ({exc})"
+        ) from None
+    return ReserveDescriptors.from_dict(data)
+
+
+def _save_reserve(path: Path, reserve: object) -> None:
+    import os
+    import tempfile
+
+    from hashnation.reserve.descriptors import ReserveDescriptors
+
+    assert isinstance(reserve, ReserveDescriptors)
+    text = json.dumps(reserve.to_dict(), indent=2) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@descriptor_app.command("add")
+def descriptor_add(
+    reserve_file: ReserveFile,
+    label: Annotated[str, typer.Argument(help="Name of the wallet in the reserve.")],
+    descriptor: Annotated[str, typer.Argument(help="Output descriptor with public keys only.")],
+) -> None:
+    """Add a watch-only descriptor; private key material is refused and never stored."""
+    from hashnation.reserve.descriptors import ReserveDescriptors
+
+    reserve = _load_reserve(reserve_file, missing_ok=True)
+    assert isinstance(reserve, ReserveDescriptors)
+    added = reserve.add(label, descriptor)
+    _save_reserve(reserve_file, reserve)
+    out_console().print(Text(f"added {label}: {added.normalized}"), soft_wrap=True)
+
+
+@descriptor_app.command("list")
+def descriptor_list(reserve_file: ReserveFile) -> None:
+    """List the reserve's descriptors with their kind and network."""
+    from hashnation.reserve.descriptors import ReserveDescriptors
+
+    reserve = _load_reserve(reserve_file)
+    assert isinstance(reserve, ReserveDescriptors)
+    console = out_console()
+    for label, desc in reserve.items():
+        console.print(
+            Text(f"{label}\t{desc.kind}\t{desc.network}\t{desc.normalized}"), soft_wrap=True
+        )
+
+
+@app.command("addresses")
+def addresses_command(
+    reserve_file: ReserveFile,
+    label: Annotated[str, typer.Option("--label", help="Descriptor label.")],
+    count: Annotated[int, typer.Option("--count", help="How many addresses.")] = 20,
+    start: Annotated[int, typer.Option("--start", help="First index.")] = 0,
+    change: Annotated[bool, typer.Option("--change", help="Change branch (multipath).")] = False,
+) -> None:
+    """Derive addresses of one descriptor (index, address, scriptPubKey)."""
+    from hashnation.reserve.descriptors import ReserveDescriptors, derive_addresses
+
+    reserve = _load_reserve(reserve_file)
+    assert isinstance(reserve, ReserveDescriptors)
+    if label not in reserve:
+        raise InputError(
+            "--label", label, "one of: " + ", ".join(reserve) if len(reserve) else "a label"
+        )
+    console = out_console()
+    for item in derive_addresses(reserve[label], start, count, change=change):
+        console.print(
+            Text(f"{item.index}\t{item.address}\t{item.script_pubkey_hex}"), soft_wrap=True
+        )
