@@ -181,11 +181,8 @@ def descriptor_list(reserve_file: ReserveFile) -> None:
 
     reserve = _load_reserve(reserve_file)
     assert isinstance(reserve, ReserveDescriptors)
-    console = out_console()
-    for label, desc in reserve.items():
-        console.print(
-            Text(f"{label}\t{desc.kind}\t{desc.network}\t{desc.normalized}"), soft_wrap=True
-        )
+    for label, desc in reserve.items():  # tab-separated, for scripts
+        typer.echo(f"{label}\t{desc.kind}\t{desc.network}\t{desc.normalized}")
 
 
 @app.command("addresses")
@@ -205,8 +202,5 @@ def addresses_command(
         raise InputError(
             "--label", label, "one of: " + ", ".join(reserve) if len(reserve) else "a label"
         )
-    console = out_console()
     for item in derive_addresses(reserve[label], start, count, change=change):
-        console.print(
-            Text(f"{item.index}\t{item.address}\t{item.script_pubkey_hex}"), soft_wrap=True
-        )
+        typer.echo(f"{item.index}\t{item.address}\t{item.script_pubkey_hex}")
