@@ -140,22 +140,10 @@ def _load_reserve(path: Path, *, missing_ok: bool = False) -> object:
 
 
 def _save_reserve(path: Path, reserve: object) -> None:
-    import os
-    import tempfile
-
     from hashnation.reserve.descriptors import ReserveDescriptors
 
     assert isinstance(reserve, ReserveDescriptors)
-    text = json.dumps(reserve.to_dict(), indent=2) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _write_json_atomically(path, reserve.to_dict())
 
 
 @descriptor_app.command("add")
@@ -204,3 +192,128 @@ def addresses_command(
         )
     for item in derive_addresses(reserve[label], start, count, change=change):
         typer.echo(f"{item.index}\t{item.address}\t{item.script_pubkey_hex}")
+
+
+GENESIS_HEADER_HEX = (
+    "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b2"
+    "7ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c"
+)
+"""Mainnet genesis header: the default trust anchor; its hash is checked on use."""
+GENESIS_HASH = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
+
+
+def _source(esplora: str | None, bitcoind: str | None, electrum: str | None) -> object:
+    from hashnation.chain import BitcoindSource, ElectrumSource, EsploraSource
+
+    given = [x for x in (esplora, bitcoind, electrum) if x]
+    if len(given) != 1:
+        raise InputError("--esplora/--bitcoind/--electrum", len(given), "exactly one chain source")
+    if esplora:
+        return EsploraSource(esplora)
+    if electrum:
+        return ElectrumSource(electrum)
+    assert bitcoind is not None
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(bitcoind)
+    clean = urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
+    if parts.port:
+        clean = urlunsplit((parts.scheme, f"{parts.hostname}:{parts.port}", parts.path, "", ""))
+    return BitcoindSource(clean, user=parts.username, password=parts.password)
+
+
+@app.command("verify")
+def verify_command(
+    height: Annotated[int, typer.Option("--height", help="Audit height H.")],
+    script: Annotated[
+        list[str] | None, typer.Option("--script", help="scriptPubKey hex or address (repeat).")
+    ] = None,
+    reserve_file: Annotated[
+        Path | None, typer.Option("--reserve", help="Reserve file: scan its descriptors.")
+    ] = None,
+    gap_limit: Annotated[int, typer.Option("--gap-limit", help="Unused addresses to stop.")] = 20,
+    esplora: Annotated[str | None, typer.Option("--esplora", help="Esplora base URL.")] = None,
+    bitcoind: Annotated[
+        str | None, typer.Option("--bitcoind", help="http://user:pass@host:port of Core RPC.")
+    ] = None,
+    electrum: Annotated[
+        str | None, typer.Option("--electrum", help="tcp://host:port or ssl://host:port.")
+    ] = None,
+    min_confirmations: Annotated[int, typer.Option("--min-confirmations")] = 1,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the verified holdings as JSON here.")
+    ] = None,
+) -> None:
+    """Prove holdings at a height: headers (links, PoW, retargets) and merkle inclusion, here."""
+    from hashnation.bitcoin.header import BlockHeader
+    from hashnation.chain.headers import Checkpoint, HeaderStore
+    from hashnation.chain.holdings import sync_headers, utxos_at
+    from hashnation.errors import SpvError
+    from hashnation.reserve.descriptors import ReserveDescriptors, scan_with_gap_limit
+
+    if height < 0:
+        raise InputError("--height", height, "a block height >= 0")
+    source = _source(esplora, bitcoind, electrum)
+    targets = list(script or [])
+    if reserve_file is not None:
+        reserve = _load_reserve(reserve_file)
+        assert isinstance(reserve, ReserveDescriptors)
+        for _, desc in reserve.items():
+            used = scan_with_gap_limit(
+                desc,
+                lambda address: bool(source.address_history(address)),  # type: ignore[attr-defined]
+                gap_limit,
+            )
+            targets += [a.address for a in used]
+    if not targets:
+        raise InputError("--script/--reserve", None, "at least one script, address or descriptor")
+    genesis = BlockHeader.from_hex(GENESIS_HEADER_HEX)
+    if genesis.hash_hex() != GENESIS_HASH:
+        raise SpvError("the built-in genesis header does not hash to the genesis block")
+    store = HeaderStore(Checkpoint(0, genesis))
+    sync_headers(source, store, height)  # type: ignore[arg-type]
+    holdings = utxos_at(source, targets, height, store, min_confirmations)  # type: ignore[arg-type]
+    for owner, sat in holdings.balances_sat.items():
+        typer.echo(f"{owner}\t{sat}")
+    typer.echo(
+        f"total\t{holdings.total_sat}\tsat at height {holdings.height} "
+        f"({holdings.block_hash}); {len(holdings.utxos)} UTXOs, every header and merkle proof "
+        "checked here"
+    )
+    if json_out is not None:
+        doc = {
+            "height": holdings.height,
+            "block_hash": holdings.block_hash,
+            "min_confirmations": holdings.min_confirmations,
+            "balances_sat": holdings.balances_sat,
+            "total_sat": holdings.total_sat,
+            "utxos": [
+                {
+                    "owner": u.owner,
+                    "txid": u.txid,
+                    "vout": u.vout,
+                    "value_sat": u.value_sat,
+                    "height": u.height,
+                    "confirmations": u.confirmations,
+                    "merkle_index": u.proof.index,
+                    "merkle_branch": [h.hex() for h in u.proof.branch],
+                }
+                for u in holdings.utxos
+            ],
+        }
+        _write_json_atomically(json_out, doc)
+
+
+def _write_json_atomically(path: Path, doc: object) -> None:
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(doc, indent=2) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
