@@ -317,3 +317,127 @@ def _write_json_atomically(path: Path, doc: object) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+ledger_app = typer.Typer(
+    name="ledger",
+    cls=HashNationGroup,
+    help="The reserve's double-entry ledger (SQLite by default, PostgreSQL by URL).",
+    no_args_is_help=True,
+)
+app.add_typer(ledger_app, name="ledger")
+
+DbOption = Annotated[
+    str,
+    typer.Option(
+        "--db",
+        help="Database URL: sqlite:///reserve.db (default) or postgresql+psycopg://user@host/db.",
+    ),
+]
+
+
+@ledger_app.command("init")
+def ledger_init(db: DbOption = "sqlite:///reserve.db") -> None:
+    """Create or upgrade the ledger schema (Alembic migrations)."""
+    from hashnation.store.db import upgrade
+
+    upgrade(db)
+    typer.echo(f"ledger schema at head: {_safe_url(db)}")
+
+
+@ledger_app.command("account")
+def ledger_account(
+    name: Annotated[str, typer.Argument(help="Unique account name.")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--type", help="custody, government, counterparty, income, expense or equity."
+        ),
+    ],
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="Address, wallet id or counterparty.")
+    ] = None,
+    db: DbOption = "sqlite:///reserve.db",
+) -> None:
+    """Add an account (a custody address, a government wallet, a counterparty...)."""
+    from hashnation.reserve.ledger import add_account
+    from hashnation.store.db import session_scope
+
+    with session_scope(db) as session:
+        account = add_account(session, name, kind, reference=reference)
+        typer.echo(f"account {account.id}: {name} ({kind})")
+
+
+@ledger_app.command("import")
+def ledger_import(
+    csv_file: Annotated[Path, typer.Argument(metavar="ENTRIES.csv")],
+    db: DbOption = "sqlite:///reserve.db",
+) -> None:
+    """Import journal entries from CSV in one transaction: all of them or none."""
+    from hashnation.reserve.ledger import import_csv
+    from hashnation.store.db import session_scope
+
+    if not csv_file.is_file():
+        raise InputError("ENTRIES.csv", str(csv_file), "an existing CSV file")
+    with session_scope(db) as session:
+        result = import_csv(session, csv_file)
+    typer.echo(f"imported {result.entries} entries ({result.postings} postings)")
+
+
+@ledger_app.command("export")
+def ledger_export(
+    csv_file: Annotated[Path, typer.Argument(metavar="ENTRIES.csv")],
+    db: DbOption = "sqlite:///reserve.db",
+) -> None:
+    """Export every journal entry to CSV (one row per posting, units in the column names)."""
+    import os
+    import tempfile
+
+    from hashnation.reserve.ledger import export_csv
+    from hashnation.store.db import session_scope
+
+    csv_file.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{csv_file.name}.", dir=csv_file.parent)
+    os.close(fd)
+    try:
+        with session_scope(db) as session:
+            count = export_csv(session, tmp)
+        os.replace(tmp, csv_file)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    typer.echo(f"exported {count} entries to {csv_file}")
+
+
+@ledger_app.command("report")
+def ledger_report(
+    at: Annotated[str, typer.Option("--at", help="Valuation day, YYYY-MM-DD.")],
+    method: Annotated[str, typer.Option("--method", help="fifo or average.")] = "fifo",
+    db: DbOption = "sqlite:///reserve.db",
+) -> None:
+    """Report holdings, cost basis, mark-to-market and inflows by kind."""
+    from hashnation.reserve.ledger import inflows_by_kind, mark_to_market
+    from hashnation.store.db import session_scope
+
+    day = _day(at, "--at")
+    if method not in ("fifo", "average"):
+        raise InputError("--method", method, "fifo or average")
+    with session_scope(db) as session:
+        value = mark_to_market(session, day, method=method)  # type: ignore[arg-type]
+        flows = inflows_by_kind(session, None, None)
+    typer.echo(
+        f"holdings\t{value.held_sat}\tsat at {value.at.isoformat()}\n"
+        f"price_usd_per_btc\t{value.price_usd_per_btc}\n"
+        f"market_value_usd\t{value.market_value_usd}\n"
+        f"basis_usd ({method})\t{value.basis_usd}\n"
+        f"unrealised_pnl_usd\t{value.unrealised_pnl_usd}\n"
+        f"realised_pnl_usd\t{value.realised_pnl_usd}"
+    )
+    for kind, flow in flows.items():
+        typer.echo(f"inflow\t{kind}\t{flow.entries} entries\t{flow.amount_sat} sat")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
