@@ -79,3 +79,61 @@ def test_bad_import_writes_nothing(tmp_path: Path) -> None:
     assert "holdings\t0" in report
     missing = runner.invoke(app, ["reserve", "ledger", "import", str(tmp_path / "no.csv")])
     assert missing.exit_code == 2
+
+
+def test_mining_output_lands_in_the_ledger_as_mining(tmp_path: Path) -> None:
+    """The mining pillar's annual.csv becomes 'mining' inflows, never purchases."""
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "es"
+    _ok(
+        [
+            "mining",
+            "run",
+            str(root / "examples" / "el-salvador-geothermal.toml"),
+            "--out",
+            str(out),
+            "--no-hourly-csv",
+        ]
+    )
+    import pandas as pd
+
+    annual = pd.read_csv(out / "annual.csv")
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    _ok(["reserve", "ledger", "init", "--db", db])
+    _ok(["reserve", "ledger", "account", "cold", "--type", "custody", "--db", db])
+    _ok(["reserve", "ledger", "account", "lageo", "--type", "income", "--db", db])
+    recorded = _ok(
+        [
+            "reserve",
+            "ledger",
+            "mining",
+            str(out / "annual.csv"),
+            "--custody",
+            "cold",
+            "--income",
+            "lageo",
+            "--site",
+            "LaGeo Berlin",
+            "--db",
+            db,
+        ]
+    )
+    years = int((annual["btc_mined"] > 0).sum())
+    assert f"recorded {years} mining inflows" in recorded
+    report = _ok(
+        [
+            "reserve",
+            "ledger",
+            "report",
+            "--at",
+            "2035-01-01",
+            "--db",
+            db,
+            "--price-usd-per-btc",
+            "100000",
+        ]
+    )
+    total = sum(round(v * 100_000_000) for v in annual["btc_mined"] if v > 0)
+    assert f"holdings\t{total}" in report
+    assert f"inflow\tmining\t{years} entries\t{total} sat" in report
+    assert "inflow\tpurchase\t0 entries\t0 sat" in report

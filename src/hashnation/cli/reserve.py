@@ -413,6 +413,10 @@ def ledger_export(
 def ledger_report(
     at: Annotated[str, typer.Option("--at", help="Valuation day, YYYY-MM-DD.")],
     method: Annotated[str, typer.Option("--method", help="fifo or average.")] = "fifo",
+    price: Annotated[
+        float | None,
+        typer.Option("--price-usd-per-btc", help="Price to value at; bundled price by default."),
+    ] = None,
     db: DbOption = "sqlite:///reserve.db",
 ) -> None:
     """Report holdings, cost basis, mark-to-market and inflows by kind."""
@@ -423,7 +427,12 @@ def ledger_report(
     if method not in ("fifo", "average"):
         raise InputError("--method", method, "fifo or average")
     with session_scope(db) as session:
-        value = mark_to_market(session, day, method=method)  # type: ignore[arg-type]
+        value = mark_to_market(
+            session,
+            day,
+            method=method,  # type: ignore[arg-type]
+            price_usd_per_btc=None if price is None else str(price),
+        )
         flows = inflows_by_kind(session, None, None)
     typer.echo(
         f"holdings\t{value.held_sat}\tsat at {value.at.isoformat()}\n"
@@ -441,3 +450,53 @@ def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+@ledger_app.command("mining")
+def ledger_mining(
+    annual_csv: Annotated[
+        Path, typer.Argument(metavar="ANNUAL.csv", help="annual.csv of 'hashnation mining run'.")
+    ],
+    custody: Annotated[str, typer.Option("--custody", help="Custody account receiving BTC.")],
+    income: Annotated[str, typer.Option("--income", help="Income account of the programme.")],
+    site: Annotated[str, typer.Option("--site", help="Mining site or programme id.")],
+    db: DbOption = "sqlite:///reserve.db",
+) -> None:
+    """Record each programme year's mined BTC (a mining run's output) as mining inflows."""
+    from decimal import Decimal
+
+    import pandas as pd
+
+    from hashnation.data.loaders import read_csv_checked
+    from hashnation.reserve.ledger import record_mining
+    from hashnation.store.db import session_scope
+
+    table = read_csv_checked(
+        annual_csv,
+        {
+            "program_year": "programme year 1..N",
+            "start": "first hour of the year (ISO 8601, UTC)",
+            "btc_mined": "BTC mined in the year",
+            "revenue_usd": "value of that BTC [USD]",
+        },
+        annual_csv.name,
+        numeric=["program_year", "btc_mined", "revenue_usd"],
+    )
+    count = 0
+    with session_scope(db) as session:
+        for row in table.to_dict(orient="records"):
+            sat = round(float(str(row["btc_mined"])) * 100_000_000)
+            if sat <= 0:
+                continue
+            record_mining(
+                session,
+                occurred_at=pd.Timestamp(str(row["start"])).to_pydatetime(),
+                custody=custody,
+                income=income,
+                amount_sat=sat,
+                value_usd=Decimal(f"{float(str(row['revenue_usd'])):.2f}"),
+                site=site,
+                period=f"programme year {int(float(str(row['program_year'])))}",
+            )
+            count += 1
+    typer.echo(f"recorded {count} mining inflows from {annual_csv.name}")
