@@ -20,7 +20,6 @@ CPU.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from hashnation.bitcoin.subsidy import HALVING_INTERVAL_BLOCKS, INITIAL_SUBSIDY_SAT
+from hashnation.bitcoin.subsidy import block_subsidy_sat_array
 from hashnation.bitcoin.units import SAT_PER_BTC
 from hashnation.errors import InputError
 from hashnation.mining.dispatch import MWH_PER_TH_DAY_PER_J_PER_TH
@@ -45,8 +44,6 @@ from hashnation.mining.economics import CostParams, replacement_capex_usd
 from hashnation.mining.fleet import Fleet
 from hashnation.mining.network import (
     HASHES_PER_DIFFICULTY,
-    HOURS_PER_YEAR,
-    implied_hashrate_hs,
     retarget_paths,
 )
 from hashnation.mining.program import HOURS_PER_PROGRAM_YEAR, MiningProgram
@@ -217,15 +214,15 @@ class MonteCarlo:
         array_module(backend)
         self.backend = backend
         self.drivers = (drivers or DriverParams()).resolved()
-        for step in ("build", "grid_profile", "project_network", "project_price", "tariff"):
-            attr = {
-                "build": "fleet",
-                "grid_profile": "grid_hourly",
-                "project_network": "network",
-                "project_price": "price_usd_per_btc",
-                "tariff": "tariff_usd_per_mwh",
-            }[step]
-            if getattr(program, attr) is None:
+        # Run the deterministic steps this engine builds on, unless already run.
+        for step, result in (
+            ("build", "fleet"),
+            ("grid_profile", "grid_hourly"),
+            ("project_network", "network"),
+            ("project_price", "price_usd_per_btc"),
+            ("tariff", "tariff_usd_per_mwh"),
+        ):
+            if getattr(program, result) is None:
                 getattr(program, step)()
         self.program = program
         self._prepare()
@@ -245,15 +242,8 @@ class MonteCarlo:
         self.hours = n
         self.days = n // 24
         self.years = n // HOURS_PER_PROGRAM_YEAR
-        t_years = np.arange(n, dtype=np.float64) / HOURS_PER_YEAR
-        d0 = net.start_difficulty * net.difficulty_scale
-        h0 = (
-            float(implied_hashrate_hs(d0))
-            if net.start_hashrate_ehs is None
-            else net.start_hashrate_ehs * 1e18 * net.difficulty_scale
-        )
-        self.start_difficulty = d0
-        self.hashrate_exo_hs = h0 * np.exp(math.log1p(net.hashrate_growth_pu_per_year) * t_years)
+        self.start_difficulty = net.difficulty0
+        self.hashrate_exo_hs = net.exogenous_hashrate_hs(n)
         self.hashrate_added_hs = net.added_hashrate_ehs * 1e18
         self.blocks_into_epoch = float(net.blocks_into_epoch)
         self.start_height = float(net.start_height)
@@ -393,8 +383,7 @@ class MonteCarlo:
         height = self.start_height + np.concatenate(
             (np.zeros((count, 1)), np.cumsum(blocks, axis=1)[:, :-1]), axis=1
         )
-        era = np.minimum(np.floor(height / HALVING_INTERVAL_BLOCKS), 64.0)
-        subsidy = np.where(era >= 64, 0.0, np.floor(INITIAL_SUBSIDY_SAT / 2.0**era)) / SAT_PER_BTC
+        subsidy = block_subsidy_sat_array(np.floor(height).astype(np.int64)) / SAT_PER_BTC
         fees = self.fees_det[None, :] * fees_mult[:, day_of_hour]
         hp_btc = (subsidy + fees) * (86_400.0 * 1e12) / (difficulty * HASHES_PER_DIFFICULTY)
         price = self.price_det[None, :] * np.exp(price_dev[:, day_of_hour])

@@ -108,6 +108,25 @@ class NetworkScenario:
         """Return the scenario with difficulty and exogenous hashrate times ``factor``."""
         return replace(self, difficulty_scale=self.difficulty_scale * factor)
 
+    @property
+    def difficulty0(self) -> float:
+        """Difficulty at the first hour, scale applied [-]."""
+        return self.start_difficulty * self.difficulty_scale
+
+    def exogenous_hashrate_hs(self, hours: int) -> FloatArray:
+        """Network hashrate without the fleet's, hour by hour [H/s].
+
+        Starts at ``start_hashrate_ehs`` (or the hashrate the start difficulty
+        implies at 600 s blocks) and grows at ``hashrate_growth_pu_per_year``.
+        """
+        t_years = np.arange(hours, dtype=np.float64) / HOURS_PER_YEAR
+        h0 = (
+            float(implied_hashrate_hs(self.difficulty0))
+            if self.start_hashrate_ehs is None
+            else self.start_hashrate_ehs * 1e18 * self.difficulty_scale
+        )
+        return h0 * np.exp(math.log1p(self.hashrate_growth_pu_per_year) * t_years)
+
 
 def implied_hashrate_hs(difficulty: float | FloatArray) -> float | FloatArray:
     """Hashrate that finds one block per 600 s at ``difficulty`` [H/s]."""
@@ -244,18 +263,11 @@ def project_network(index: pd.DatetimeIndex, scenario: NetworkScenario) -> pd.Da
     """
     n = len(index)
     t_years = np.arange(n, dtype=np.float64) / HOURS_PER_YEAR
-    d0 = scenario.start_difficulty * scenario.difficulty_scale
-    h0 = (
-        float(implied_hashrate_hs(d0))
-        if scenario.start_hashrate_ehs is None
-        else scenario.start_hashrate_ehs * 1e18 * scenario.difficulty_scale
-    )
-    growth = math.log1p(scenario.hashrate_growth_pu_per_year)
-    hashrate = h0 * np.exp(growth * t_years) + scenario.added_hashrate_ehs * 1e18
+    hashrate = scenario.exogenous_hashrate_hs(n) + scenario.added_hashrate_ehs * 1e18
 
     diff2, blocks2, retarget2 = retarget_paths(
         hashrate[None, :],
-        np.array([d0]),
+        np.array([scenario.difficulty0]),
         np.array([float(scenario.blocks_into_epoch)]),
     )
     difficulty, blocks, retarget = diff2[0], blocks2[0], retarget2[0]
