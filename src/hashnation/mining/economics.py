@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from scipy.optimize import brentq
 from hashnation.errors import InputError
 
 FloatArray = NDArray[np.float64]
+T = TypeVar("T", pd.Series, NDArray[Any])
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,91 @@ def replacement_capex_usd(
     for year in range(replacement_years, years, replacement_years):
         out[year - 1] = initial_asic_capex_usd * (1.0 - decline_pu_per_year) ** year
     return out
+
+
+@dataclass(frozen=True)
+class CapitalPlan:
+    """What the programme spends on capital and fixed O&M.
+
+    Attributes
+    ----------
+    asic_usd
+        Initial ASIC purchase [USD].
+    infrastructure_usd
+        Initial site build-out [USD].
+    fixed_om_usd_per_year
+        Fixed operation and maintenance [USD/yr].
+    replacements_usd
+        ASIC replacement spending by operating year 1..N [USD].
+    """
+
+    asic_usd: float
+    infrastructure_usd: float
+    fixed_om_usd_per_year: float
+    replacements_usd: FloatArray
+
+    @property
+    def initial_usd(self) -> float:
+        """Year-0 capital expenditure [USD]."""
+        return self.asic_usd + self.infrastructure_usd
+
+
+def capital_plan(
+    costs: CostParams,
+    *,
+    hashrate_ths: float,
+    site_power_mw: float,
+    years: int,
+    replacement_years: int,
+) -> CapitalPlan:
+    """Capital spending and fixed O&M of a fleet over ``years`` operating years.
+
+    Parameters
+    ----------
+    costs
+        Cost assumptions.
+    hashrate_ths
+        Nameplate hashrate bought [TH/s].
+    site_power_mw
+        Site size [MW].
+    years
+        Operating years [yr].
+    replacement_years
+        ASIC replacement cycle [yr].
+    """
+    asic = hashrate_ths * costs.asic_price_usd_per_th
+    return CapitalPlan(
+        asic_usd=asic,
+        infrastructure_usd=site_power_mw * costs.infrastructure_usd_per_mw,
+        fixed_om_usd_per_year=site_power_mw * costs.fixed_om_usd_per_mw_year,
+        replacements_usd=replacement_capex_usd(
+            asic, years, replacement_years, costs.asic_price_decline_pu_per_year
+        ),
+    )
+
+
+def yearly_cashflow_usd(
+    revenue_usd: T,
+    demand_response_usd: T,
+    energy_cost_usd: T,
+    pool_fee_usd: T,
+    fixed_om_usd: float,
+    capex_usd: FloatArray | pd.Series,
+) -> tuple[T, T, T]:
+    """Operating spending, operating cash flow and cash flow of each year [USD].
+
+    ``opex = energy + fixed O&M + pool fee``; ``operating = revenue + demand
+    response - opex``; ``cashflow = operating - capex``. Works on one year's
+    Series or on arrays of (paths, years), so the deterministic model and the
+    Monte Carlo share the arithmetic (and its rounding).
+
+    Returns
+    -------
+    opex_usd, operating_usd, cashflow_usd
+    """
+    opex = energy_cost_usd + fixed_om_usd + pool_fee_usd
+    operating = revenue_usd + demand_response_usd - opex
+    return opex, operating, operating - capex_usd
 
 
 def payback_label(value: float | None) -> str:

@@ -40,7 +40,7 @@ from hashnation.mining.drivers import (
     draw_shocks,
     hashrate_deviation,
 )
-from hashnation.mining.economics import CostParams, replacement_capex_usd
+from hashnation.mining.economics import CostParams, yearly_cashflow_usd
 from hashnation.mining.fleet import Fleet
 from hashnation.mining.network import (
     HASHES_PER_DIFFICULTY,
@@ -260,16 +260,10 @@ class MonteCarlo:
         self.costs: CostParams = prog.cost_params
         dr = prog.scenario.demand_response
         self.dr_rate = dr.payment_usd_per_mwh if dr.enabled else 0.0
-        asic = fleet.hashrate_ths * self.costs.asic_price_usd_per_th
-        infra = fleet.site_power_mw * self.costs.infrastructure_usd_per_mw
-        self.initial_capex = asic + infra
-        self.replacements = replacement_capex_usd(
-            asic,
-            self.years,
-            fleet.replacement_years,
-            self.costs.asic_price_decline_pu_per_year,
-        )
-        self.fixed_om = fleet.site_power_mw * self.costs.fixed_om_usd_per_mw_year
+        plan = prog.capital_plan()
+        self.initial_capex = plan.initial_usd
+        self.replacements = plan.replacements_usd
+        self.fixed_om = plan.fixed_om_usd_per_year
         self.periods = int(self.hours / (14 * 24) * 4) + 8
 
     # ------------------------------------------------------------ one chunk
@@ -441,9 +435,14 @@ class MonteCarlo:
         site = float(self.fleet.group_site_power_mw().sum())
         pool_fee = revenue * costs.pool_fee_pu
         dr_revenue = sums["grid_short_mwh"] * self.dr_rate
-        opex = sums["energy_cost_usd"] + self.fixed_om + pool_fee
-        operating = revenue + dr_revenue - opex
-        cashflow = operating - self.replacements[None, :]
+        opex, operating, cashflow = yearly_cashflow_usd(
+            revenue,
+            dr_revenue,
+            sums["energy_cost_usd"],
+            pool_fee,
+            self.fixed_om,
+            self.replacements[None, :],
+        )
         rate = costs.discount_rate_pu
         disc = (1.0 + rate) ** np.arange(1, years + 1, dtype=np.float64)
         npv = -self.initial_capex + (cashflow / disc[None, :]).sum(axis=1)

@@ -597,16 +597,19 @@ class MiningProgram:
 
     # -------------------------------------------------------------- economics
 
-    def _initial_capex(self) -> tuple[float, float]:
+    def capital_plan(self) -> econ.CapitalPlan:
+        """Capital spending and fixed O&M of this fleet over the horizon."""
         fleet: Fleet = self._need(self.fleet, "build")
-        costs: econ.CostParams = self._need(self.cost_params, "build")
-        asic = fleet.hashrate_ths * costs.asic_price_usd_per_th
-        infra = fleet.site_power_mw * costs.infrastructure_usd_per_mw
-        return asic, infra
+        return econ.capital_plan(
+            self._need(self.cost_params, "build"),
+            hashrate_ths=fleet.hashrate_ths,
+            site_power_mw=fleet.site_power_mw,
+            years=self.scenario.scenario.years,
+            replacement_years=fleet.replacement_years,
+        )
 
     def _annual(self, hourly: pd.DataFrame) -> pd.DataFrame:
         fleet: Fleet = self._need(self.fleet, "build")
-        costs: econ.CostParams = self._need(self.cost_params, "build")
         sums = hourly.groupby("program_year").agg(
             start=("price_usd_per_btc", lambda s: s.index[0]),
             btc_mined=("btc_mined", "sum"),
@@ -626,23 +629,22 @@ class MiningProgram:
             hours_running=("running_pu", lambda s: float((s > 0).sum())),
         )
         years = len(sums)
-        asic_capex, _ = self._initial_capex()
-        sums["fixed_om_usd"] = fleet.site_power_mw * costs.fixed_om_usd_per_mw_year
-        sums["capex_usd"] = econ.replacement_capex_usd(
-            asic_capex, years, fleet.replacement_years, costs.asic_price_decline_pu_per_year
+        plan = self.capital_plan()
+        sums["fixed_om_usd"] = plan.fixed_om_usd_per_year
+        sums["capex_usd"] = plan.replacements_usd
+        sums["opex_usd"], _, sums["cashflow_usd"] = econ.yearly_cashflow_usd(
+            sums["revenue_usd"],
+            sums["demand_response_revenue_usd"],
+            sums["energy_cost_usd"],
+            sums["pool_fee_usd"],
+            plan.fixed_om_usd_per_year,
+            sums["capex_usd"],
         )
-        sums["opex_usd"] = sums["energy_cost_usd"] + sums["fixed_om_usd"] + sums["pool_fee_usd"]
-        sums["cashflow_usd"] = (
-            sums["revenue_usd"]
-            + sums["demand_response_revenue_usd"]
-            - sums["opex_usd"]
-            - sums["capex_usd"]
-        )
-        sums["cumulative_cashflow_usd"] = sums["cashflow_usd"].cumsum() - sum(self._initial_capex())
+        sums["cumulative_cashflow_usd"] = sums["cashflow_usd"].cumsum() - plan.initial_usd
         with np.errstate(divide="ignore", invalid="ignore"):
             sums["cash_cost_usd_per_btc"] = sums["opex_usd"] / sums["btc_mined"]
             sums["cost_usd_per_btc"] = (
-                sums["opex_usd"] + sums["capex_usd"] + sum(self._initial_capex()) / years
+                sums["opex_usd"] + sums["capex_usd"] + plan.initial_usd / years
             ) / sums["btc_mined"]
             sums["coal_share_pu"] = sums["coal_energy_mwh"] / sums["energy_mwh"]
             sums["emissions_tco2_per_btc"] = sums["emissions_tco2"] / sums["btc_mined"]
@@ -654,7 +656,7 @@ class MiningProgram:
     def _npv_of(self, hourly: pd.DataFrame) -> float:
         costs: econ.CostParams = self._need(self.cost_params, "build")
         annual = self._annual(hourly)
-        flows = econ.cashflow_vector(annual, sum(self._initial_capex()))
+        flows = econ.cashflow_vector(annual, self.capital_plan().initial_usd)
         return econ.npv(flows, costs.discount_rate_pu)
 
     def economics(self) -> MiningProgram:
@@ -666,7 +668,7 @@ class MiningProgram:
         net: NetworkScenario = self._need(self.network_scenario, "build")
         annual = self._annual(hourly)
         self.annual = annual
-        capex0 = sum(self._initial_capex())
+        capex0 = self.capital_plan().initial_usd
         flows = econ.cashflow_vector(annual, capex0)
         pay = econ.payback_years(flows)
         btc = float(annual["btc_mined"].sum())
@@ -838,7 +840,7 @@ class MiningProgram:
         ).to_numpy()
         years = np.arange(1, len(spend) + 1, dtype=np.float64)
         disc = (1.0 + costs.discount_rate_pu) ** years
-        pv_cost = sum(self._initial_capex()) + float((spend / disc).sum())
+        pv_cost = self.capital_plan().initial_usd + float((spend / disc).sum())
         pv_th_days = float((th_days * (1.0 - costs.pool_fee_pu) / disc).sum())
         return pv_cost / pv_th_days if pv_th_days > 0 else None
 
