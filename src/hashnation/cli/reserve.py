@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -216,9 +218,8 @@ def _source(esplora: str | None, bitcoind: str | None, electrum: str | None) -> 
     from urllib.parse import urlsplit, urlunsplit
 
     parts = urlsplit(bitcoind)
-    clean = urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
-    if parts.port:
-        clean = urlunsplit((parts.scheme, f"{parts.hostname}:{parts.port}", parts.path, "", ""))
+    host = f"{parts.hostname or ''}:{parts.port}" if parts.port else parts.hostname or ""
+    clean = urlunsplit((parts.scheme, host, parts.path, "", ""))  # credentials go apart
     return BitcoindSource(clean, user=parts.username, password=parts.password)
 
 
@@ -304,19 +305,26 @@ def verify_command(
         _write_json_atomically(json_out, doc)
 
 
-def _write_json_atomically(path: Path, doc: object) -> None:
+@contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """Yield a temporary file beside ``path``; it replaces ``path`` only if the block succeeds."""
     import os
     import tempfile
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(doc, indent=2) + "\n")
+        yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _write_json_atomically(path: Path, doc: object) -> None:
+    with _replacing(path) as tmp:
+        tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
 
 
 ledger_app = typer.Typer(
@@ -390,22 +398,11 @@ def ledger_export(
     db: DbOption = "sqlite:///reserve.db",
 ) -> None:
     """Export every journal entry to CSV (one row per posting, units in the column names)."""
-    import os
-    import tempfile
-
     from hashnation.reserve.ledger import export_csv
     from hashnation.store.db import session_scope
 
-    csv_file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{csv_file.name}.", dir=csv_file.parent)
-    os.close(fd)
-    try:
-        with session_scope(db) as session:
-            count = export_csv(session, tmp)
-        os.replace(tmp, csv_file)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with _replacing(csv_file) as tmp, session_scope(db) as session:
+        count = export_csv(session, tmp)
     typer.echo(f"exported {count} entries to {csv_file}")
 
 
