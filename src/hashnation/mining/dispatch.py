@@ -26,10 +26,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hashnation.errors import InputError
-from hashnation.mining.fleet import Fleet
+from hashnation.mining.fleet import MWH_PER_TH_DAY_PER_J_PER_TH, Fleet
 
 FloatArray = NDArray[np.float64]
-MWH_PER_TH_DAY_PER_J_PER_TH = 86_400.0 / 3.6e9
 
 
 @dataclass(frozen=True)
@@ -190,13 +189,9 @@ def dispatch(
     power = np.empty((n, len(groups)), dtype=np.float64)
     value = np.empty((n, len(groups)), dtype=np.float64)
     share_ths = np.zeros(n, dtype=np.float64)
+    mwh_per_th_day = fleet.group_mwh_per_th_day()
     for j, group in enumerate(groups):
-        mwh_per_th_day = (
-            group.efficiency_j_per_th
-            * (1.0 + fleet.cooling_overhead_pu)
-            * MWH_PER_TH_DAY_PER_J_PER_TH
-        )
-        v = net_usd / mwh_per_th_day
+        v = net_usd / mwh_per_th_day[j]
         take = np.where(v >= cost, np.minimum(left, cap[j]), 0.0)
         left -= take
         power[:, j] = take
@@ -232,6 +227,7 @@ def dispatch_loop(
     n = inputs.allowed_mw.shape[0]
     groups = fleet.groups
     caps = [g.it_power_mw * (1.0 + fleet.cooling_overhead_pu) for g in groups]
+    mwh_per_th_day = fleet.group_mwh_per_th_day()
     site = sum(caps)
     power = np.zeros((n, len(groups)))
     value = np.zeros((n, len(groups)))
@@ -249,12 +245,7 @@ def dispatch_loop(
         used = 0.0
         ths = 0.0
         for j, group in enumerate(groups):
-            energy_per_th_day = (
-                group.efficiency_j_per_th
-                * (1.0 + fleet.cooling_overhead_pu)
-                * MWH_PER_TH_DAY_PER_J_PER_TH
-            )
-            v = hp_usd * (1.0 - pool_fee_pu) * deg / energy_per_th_day
+            v = hp_usd * (1.0 - pool_fee_pu) * deg / float(mwh_per_th_day[j])
             value[t, j] = v
             if v < float(inputs.tariff_usd_per_mwh[t]) + variable_om_usd_per_mwh:
                 continue

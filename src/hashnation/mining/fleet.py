@@ -19,6 +19,9 @@ from numpy.typing import NDArray
 from hashnation.data.loaders import asic_spec
 from hashnation.errors import InputError
 
+MWH_PER_TH_DAY_PER_J_PER_TH = 86_400.0 / 3.6e9
+"""Energy one TH/s at 1 J/TH uses in a day: 86,400 s / 3.6e9 J/MWh [MWh]."""
+
 DEFAULT_COOLING_OVERHEAD_PU: dict[str, float] = {"air": 0.08, "hydro": 0.05, "immersion": 0.05}
 
 
@@ -108,6 +111,18 @@ class Fleet:
         """Site power of each group incl. cooling [MW]."""
         return np.array(
             [g.it_power_mw * (1.0 + self.cooling_overhead_pu) for g in self.groups],
+            dtype=np.float64,
+        )
+
+    def group_mwh_per_th_day(self) -> NDArray[np.float64]:
+        """Site energy one TH/s of each group uses in a day, cooling included [MWh]."""
+        return np.array(
+            [
+                g.efficiency_j_per_th
+                * (1.0 + self.cooling_overhead_pu)
+                * MWH_PER_TH_DAY_PER_J_PER_TH
+                for g in self.groups
+            ],
             dtype=np.float64,
         )
 

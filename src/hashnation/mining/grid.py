@@ -493,15 +493,3 @@ def load_supply(
         coal_share_pu=weights @ coal,
         marginal_fuel=names[top_index],
     )
-
-
-def average_intensity_tco2_per_mwh(
-    index: pd.DatetimeIndex, params: GridParams, demand: FloatArray
-) -> FloatArray:
-    """Average emission intensity of the whole dispatched grid [tCO2/MWh]."""
-    blocks = params.merit_order()
-    stack = available_by_block_mw(index, params)
-    served = slice_fuel_mix(stack, np.zeros_like(demand), demand)
-    ef = np.array([b.emission_tco2_per_mwh for b in blocks])
-    total = served.sum(axis=1)
-    return np.asarray((served @ ef) / np.where(total > 0, total, 1.0), dtype=np.float64)

@@ -33,7 +33,6 @@ from numpy.typing import NDArray
 from hashnation.bitcoin.subsidy import block_subsidy_sat_array
 from hashnation.bitcoin.units import SAT_PER_BTC
 from hashnation.errors import InputError
-from hashnation.mining.dispatch import MWH_PER_TH_DAY_PER_J_PER_TH
 from hashnation.mining.drivers import (
     DriverParams,
     PathShocks,
@@ -303,14 +302,7 @@ class MonteCarlo:
     def _group_arrays(self) -> tuple[FloatArray, FloatArray, FloatArray]:
         fleet = self.fleet
         cap = fleet.group_site_power_mw()
-        mwh = np.array(
-            [
-                g.efficiency_j_per_th
-                * (1.0 + fleet.cooling_overhead_pu)
-                * MWH_PER_TH_DAY_PER_J_PER_TH
-                for g in fleet.groups
-            ]
-        )
+        mwh = fleet.group_mwh_per_th_day()
         ths_per_mw = np.array([g.hashrate_ths for g in fleet.groups]) / cap
         return cap, mwh, ths_per_mw
 
