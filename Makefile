@@ -1,13 +1,13 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   -> virtualenv, install, run the Pakistan 2,000 MW scenario, write the report
-#   make test   -> virtualenv, install with dev tools (and Debian's PostgreSQL server when
-#                  missing), ruff, mypy --strict src, pytest
+#   make test   -> virtualenv, install with dev tools (and Debian's PostgreSQL server and
+#                  Chromium when missing), ruff, mypy --strict src, pytest
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 OUT    ?= out/pakistan-2000mw
 
-.PHONY: demo test venv lint typecheck pytest bench clean postgres
+.PHONY: demo test venv lint typecheck pytest bench clean postgres chromium
 
 $(BIN)/hashnation: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,18 @@ postgres:
 		echo "PostgreSQL server binaries missing (apt-get install postgresql); its tests will skip"; \
 	fi
 
-pytest: venv postgres
+# The web pages are tested in Debian's headless Chromium, driven by Playwright
+# (never a browser that Playwright downloads).
+chromium:
+	@if [ -x /usr/bin/chromium ]; then \
+		echo "Chromium: present"; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "Chromium missing (apt-get install chromium); the browser tests will skip"; \
+	fi
+
+pytest: venv postgres chromium
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
