@@ -1,0 +1,29 @@
+"""The routers of each pillar, in the order the app mounts them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter
+
+if TYPE_CHECKING:
+    from hashnation.web.app import WebSettings
+
+__all__ = ["all_routers"]
+
+
+def all_routers(settings: WebSettings) -> list[APIRouter]:
+    """Return the routers to mount for ``settings``.
+
+    Parameters
+    ----------
+    settings
+        What the app serves.
+
+    Returns
+    -------
+    list of APIRouter
+        One router per pillar that has pages to serve.
+    """
+    found: list[APIRouter] = []
+    return found
