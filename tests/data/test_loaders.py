@@ -456,3 +456,19 @@ def test_read_csv_checked_unreadable(tmp_path: Path) -> None:
     empty.write_text("", encoding="utf-8")
     with pytest.raises(DataError, match=r"empty.csv.*'date', 'power_mw'"):
         read_csv_checked(empty, REQUIRED, "empty.csv")
+
+
+def test_mainnet_checkpoints_match_the_official_vectors() -> None:
+    import json
+
+    from hashnation.data.loaders import load_mainnet_checkpoints
+
+    checkpoints = load_mainnet_checkpoints()
+    vectors = json.loads(
+        (Path(__file__).parents[1] / "vectors" / "chain" / "bitcoinj_checkpoints_mainnet.json")
+        .read_text(encoding="utf-8")
+    )
+    assert len(checkpoints) == len(vectors) + 1
+    assert checkpoints[0] == "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
+    for record in vectors:
+        assert checkpoints[record["height"]] == record["block_hash"]

@@ -27,7 +27,7 @@ def _header(file: str) -> list[str]:
         return next(csv.reader(handle))
 
 
-def test_bundled_files_are_the_expected_nine() -> None:
+def test_bundled_files_are_the_expected_ten() -> None:
     assert bundled_files() == sorted(
         [
             "asic_catalogue.csv",
@@ -38,6 +38,7 @@ def test_bundled_files_are_the_expected_nine() -> None:
             "btc_price_daily_coingecko_2013_2026.csv",
             "el_salvador_facts.csv",
             "emission_factors.csv",
+            "mainnet_checkpoints.csv",
             "pakistan_power_facts.csv",
         ]
     )

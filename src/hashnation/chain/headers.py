@@ -17,8 +17,13 @@ for the next height only if
 * it carries enough proof of work for those bits
   (:meth:`~hashnation.bitcoin.header.BlockHeader.check_pow`).
 
-Mainnet rules only: testnet's 20-minute minimum-difficulty blocks are refused.
-The store tracks height → header, the tip and the cumulative work, and checks
+The rules are mainnet's by default. :data:`REGTEST` (Bitcoin Core's
+``-regtest`` chain: proof-of-work limit ``0x7fffff`` followed by 29 zero bytes,
+no retargeting) is there for reports built from a private test chain, which
+anyone can mine on a laptop; a report says which chain it is for, and a
+verifier shown a regtest report knows it proves nothing about mainnet.
+Testnet's 20-minute minimum-difficulty blocks are refused. The store tracks
+height → header, the tip and the cumulative work, and checks
 merkle inclusion of a transaction against the header at a height.
 """
 
@@ -29,6 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from hashnation.bitcoin.difficulty import (
+    POW_LIMIT,
     RETARGET_INTERVAL_BLOCKS,
     TARGET_TIMESPAN_S,
     compact_to_target,
@@ -40,10 +46,62 @@ from hashnation.chain._codec import display_hex
 from hashnation.chain.merkle import as_internal_hash, root_from_branch
 from hashnation.errors import ConsensusError, InputError, SpvError
 
-__all__ = ["MEDIAN_TIME_SPAN", "Checkpoint", "HeaderStore"]
+__all__ = [
+    "CHAINS",
+    "MAINNET",
+    "MEDIAN_TIME_SPAN",
+    "REGTEST",
+    "ChainParams",
+    "Checkpoint",
+    "HeaderStore",
+    "chain_params",
+]
 
 MEDIAN_TIME_SPAN: int = 11
 """Headers whose median time a new header's time must exceed (Core's ``nMedianTimeSpan``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChainParams:
+    """The proof-of-work rules of one chain.
+
+    Attributes
+    ----------
+    name
+        ``"mainnet"`` or ``"regtest"``.
+    pow_limit
+        Easiest allowed target (Core's ``consensus.powLimit``).
+    retargeting
+        False where the target never changes (Core's ``fPowNoRetargeting``):
+        every header must carry its predecessor's bits.
+    """
+
+    name: str
+    pow_limit: int
+    retargeting: bool
+
+
+MAINNET: ChainParams = ChainParams("mainnet", POW_LIMIT, True)
+"""Bitcoin mainnet: retarget every 2016 blocks within a factor of 4."""
+
+REGTEST: ChainParams = ChainParams("regtest", int("7fffff" + "00" * 29, 16), False)
+"""Bitcoin Core's regression-test chain (``src/kernel/chainparams.cpp``, ``CRegTestParams``)."""
+
+CHAINS: dict[str, ChainParams] = {params.name: params for params in (MAINNET, REGTEST)}
+"""Chains a :class:`HeaderStore` can validate, by name."""
+
+
+def chain_params(name: object, field: str = "network") -> ChainParams:
+    """Return the :class:`ChainParams` called ``name``.
+
+    Raises
+    ------
+    InputError
+        If ``name`` is not one of :data:`CHAINS`.
+    """
+    if not isinstance(name, str) or name not in CHAINS:
+        raise InputError(field, name, f"one of {', '.join(sorted(CHAINS))}")
+    return CHAINS[name]
 
 
 def _as_header(header: BlockHeader | bytes | str, field: str) -> BlockHeader:
@@ -129,6 +187,8 @@ class HeaderStore:
     ----------
     checkpoint
         Where the chain starts. Its header must carry valid proof of work.
+    params
+        The chain's proof-of-work rules, :data:`MAINNET` by default.
 
     Raises
     ------
@@ -141,11 +201,14 @@ class HeaderStore:
     >>> # store.extend(headers_1_to_n); store.header_at(170)
     """
 
-    def __init__(self, checkpoint: Checkpoint) -> None:
+    def __init__(self, checkpoint: Checkpoint, params: ChainParams = MAINNET) -> None:
         if not isinstance(checkpoint, Checkpoint):
             raise InputError("checkpoint", type(checkpoint).__name__, "a Checkpoint")
+        if not isinstance(params, ChainParams):
+            raise InputError("params", type(params).__name__, "a ChainParams")
+        self._params = params
         header = checkpoint.header
-        if not header.check_pow():
+        if not header.check_pow(params.pow_limit):
             raise SpvError(
                 f"checkpoint header {header.hash_hex()} at height {checkpoint.height}: "
                 f"hash above the target of bits 0x{header.bits:08x}, expected valid proof of work"
@@ -162,6 +225,11 @@ class HeaderStore:
             self._period_start_times[period] = checkpoint.period_start_time
 
     # -- queries ---------------------------------------------------------------------------
+
+    @property
+    def params(self) -> ChainParams:
+        """The chain's proof-of-work rules."""
+        return self._params
 
     @property
     def base_height(self) -> int:
@@ -266,11 +334,15 @@ class HeaderStore:
     def _expected_bits(self, height: int, header: BlockHeader) -> None:
         previous = self._headers[-1]
         where = f"header {header.hash_hex()} at height {height}"
-        if height % RETARGET_INTERVAL_BLOCKS:
+        if height % RETARGET_INTERVAL_BLOCKS or not self._params.retargeting:
             if header.bits != previous.bits:
                 raise SpvError(
-                    f"{where}: bits 0x{header.bits:08x}, expected 0x{previous.bits:08x} "
-                    "(unchanged inside a retarget period)"
+                    f"{where}: bits 0x{header.bits:08x}, expected 0x{previous.bits:08x}"
+                    + (
+                        " (unchanged inside a retarget period)"
+                        if self._params.retargeting
+                        else f" ({self._params.name} never retargets)"
+                    )
                 )
             return
         period = height // RETARGET_INTERVAL_BLOCKS - 1
@@ -337,7 +409,7 @@ class HeaderStore:
             )
         self._expected_bits(height, parsed)
         self._check_time(height, parsed)
-        if not parsed.check_pow():
+        if not parsed.check_pow(self._params.pow_limit):
             raise SpvError(
                 f"header {parsed.hash_hex()} at height {height}: hash above the target of "
                 f"bits 0x{parsed.bits:08x}, expected valid proof of work"

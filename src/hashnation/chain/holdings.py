@@ -83,6 +83,9 @@ class Holdings:
         Unspent outputs, by height, txid and vout.
     balances_sat
         Sum of UTXO values per owner [sat]; every owner asked for is present.
+    funding_transactions
+        Serialised funding transaction of every UTXO, by txid (display hex); each
+        hashed to its txid when fetched.
     """
 
     height: int
@@ -90,6 +93,7 @@ class Holdings:
     min_confirmations: int
     utxos: tuple[Utxo, ...]
     balances_sat: dict[str, int] = field(default_factory=dict)
+    funding_transactions: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def total_sat(self) -> int:
@@ -227,10 +231,11 @@ def utxos_at(
                     )
 
     transactions: dict[str, Transaction] = {}
+    raw_transactions: dict[str, bytes] = {}
     for txid in sorted(refs, key=lambda t: (refs[t], t)):
-        transactions[txid] = check_transaction(
-            source.raw_transaction(txid), txid, f"{source.url} raw_transaction"
-        )
+        raw = source.raw_transaction(txid)
+        transactions[txid] = check_transaction(raw, txid, f"{source.url} raw_transaction")
+        raw_transactions[txid] = raw
 
     created: dict[tuple[str, int], tuple[bytes, int]] = {}
     for txid, tx in transactions.items():
@@ -277,4 +282,5 @@ def utxos_at(
         )
         balances[owners[script]] += value
     tip: BlockHeader = headers.header_at(height)
-    return Holdings(height, tip.hash_hex(), min_confirmations, tuple(utxos), balances)
+    funding = {utxo.txid: raw_transactions[utxo.txid] for utxo in utxos}
+    return Holdings(height, tip.hash_hex(), min_confirmations, tuple(utxos), balances, funding)

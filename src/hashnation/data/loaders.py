@@ -37,6 +37,7 @@ __all__ = [
     "EPOCH_BLOCKS",
     "FEES_DAILY_FILE",
     "HASHRATE_7D_FILE",
+    "MAINNET_CHECKPOINTS_FILE",
     "NETWORK_DAILY_FILE",
     "PAKISTAN_FACTS_FILE",
     "PRICE_DAILY_FILE",
@@ -58,6 +59,7 @@ __all__ = [
     "load_facts",
     "load_fees_daily",
     "load_hashrate_7d",
+    "load_mainnet_checkpoints",
     "load_network_daily",
     "load_price_daily",
     "price_on",
@@ -65,6 +67,7 @@ __all__ = [
 ]
 
 DIFFICULTY_EPOCHS_FILE = "btc_difficulty_epochs_2009_2025.csv"
+MAINNET_CHECKPOINTS_FILE = "mainnet_checkpoints.csv"
 NETWORK_DAILY_FILE = "btc_network_daily_2009_2025.csv"
 HASHRATE_7D_FILE = "btc_difficulty_hashrate_7d_2009_2026.csv"
 PRICE_DAILY_FILE = "btc_price_daily_coingecko_2013_2026.csv"
@@ -348,6 +351,29 @@ def _epochs() -> pd.DataFrame:
     stamps = pd.to_datetime(seconds, unit="s", utc=True)
     out = _with_time_index(frame, stamps, "timestamp_unix_s", name)
     return out.astype({"height": "int64", "difficulty": "float64"})
+
+
+def load_mainnet_checkpoints() -> dict[int, str]:
+    """Load the bundled mainnet checkpoints: height to block hash.
+
+    Returns
+    -------
+    dict of int to str
+        Block hash (display-order hex) of the genesis block and of the first block of
+        every retarget period up to the last bundled one.
+
+    Raises
+    ------
+    DataError
+        If the bundled file is damaged.
+    """
+    name = MAINNET_CHECKPOINTS_FILE
+    frame = _read_bundled(
+        name, {"height": "block height", "block_hash": "display hex"}, numeric=["height"]
+    )
+    hashes = frame["block_hash"].astype(str)
+    _check(frame, "block_hash", name, hashes.str.fullmatch("[0-9a-f]{64}"), "64 hex digits")
+    return {int(h): str(b) for h, b in zip(frame["height"], frame["block_hash"], strict=True)}
 
 
 def load_difficulty_epochs() -> pd.DataFrame:
