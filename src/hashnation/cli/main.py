@@ -11,6 +11,9 @@ Run ``hashnation --help``; each pillar is a sub-command group::
     hashnation data provenance asic_catalogue.csv
     hashnation bitcoin subsidy 840000
     hashnation bitcoin bits 0x1d00ffff
+    hashnation reserve report --reserve reserve.json --height H --esplora URL --out out/r
+    hashnation verify out/r/report.json
+    hashnation serve --reserve-report out/r/report.json
 
 Errors a user can fix print ``error: <message>`` on one line to stderr and exit
 with code 2 (see :mod:`hashnation.cli.errors`).
@@ -23,7 +26,7 @@ from typing import Annotated
 import typer
 
 import hashnation
-from hashnation.cli import bitcoin, data, mining, reserve, risk
+from hashnation.cli import bitcoin, data, mining, reserve, risk, serve, transparency
 from hashnation.cli.errors import HashNationGroup
 
 __all__ = ["app", "main", "risk"]
@@ -38,6 +41,10 @@ app = typer.Typer(
 )
 app.add_typer(mining.app, name="mining")  # with the risk and sweep commands of cli.risk
 app.add_typer(reserve.app, name="reserve")
+reserve.app.command("report")(transparency.report_command)
+reserve.app.command("demo")(transparency.demo_command)
+app.command("verify")(transparency.verify_command)
+app.command("serve")(serve.serve_command)
 app.add_typer(data.app, name="data")
 app.add_typer(bitcoin.app, name="bitcoin")
 

@@ -312,6 +312,7 @@ def html_page(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title>
+<link rel="icon" href="data:,">
 <script src="{PLOTLY_JS_FILE}"></script>
 <style>{BASE_CSS}{extra_css}</style>
 </head>

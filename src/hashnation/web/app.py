@@ -26,8 +26,9 @@ class WebSettings:
     Parameters
     ----------
     reserve_report
-        A transparency report JSON file (``hashnation reserve report``); the public
-        reserve page shows it. ``None`` serves no reserve page.
+        A transparency report JSON file (``hashnation reserve report``), or a folder of
+        them (the highest is current, all draw the history); the public reserve page
+        shows it. ``None`` serves no reserve page.
     """
 
     reserve_report: Path | None = None

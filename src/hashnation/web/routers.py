@@ -26,4 +26,8 @@ def all_routers(settings: WebSettings) -> list[APIRouter]:
         One router per pillar that has pages to serve.
     """
     found: list[APIRouter] = []
+    if settings.reserve_report is not None:
+        from hashnation.web.reserve import PublishedReports, reserve_router
+
+        found.append(reserve_router(PublishedReports(settings.reserve_report)))
     return found
