@@ -15,9 +15,11 @@ from :class:`ValueError`, so generic code can still catch them as such.
     └── ReserveError                     strategic-reserve pillar
         ├── DescriptorError (InputError) bad or unsupported output descriptor
         │   └── PrivateKeyError          private key material given (always refused)
+        ├── PsbtError (InputError)       bad PSBT, or a spend that cannot be built or finalized
         ├── ChainError                   a chain source failed or answered badly
         │   └── SpvError (ValueError)    a header, proof of work or merkle proof fails
-        └── LedgerError (InputError)     a ledger entry breaks an accounting rule
+        ├── LedgerError (InputError)     a ledger entry breaks an accounting rule
+        └── ApprovalLogError             the custody approvals log is broken or was altered
 
 Every message names the field, the value received and what was expected, so
 that the CLI can print it on one line (exit code 2) and the API can return it
@@ -91,6 +93,15 @@ class PrivateKeyError(DescriptorError):
         super().__init__(field, f"<redacted {kind}>", "public keys only (xpub/tpub, hex pubkeys)")
 
 
+class PsbtError(InputError, ReserveError):
+    """A PSBT is malformed, or a spend cannot be built, signed, combined or finalized.
+
+    ``field`` is ``"psbt"`` for the PSBT itself (or the name of the argument at fault),
+    ``value`` a shortened form of what was received, and ``expected`` says what would have
+    been accepted, with the underlying reason.
+    """
+
+
 class ChainError(ReserveError):
     """A chain source (Bitcoin Core, Esplora, Electrum) failed or answered badly."""
 
@@ -101,3 +112,22 @@ class SpvError(ChainError, ValueError):
 
 class LedgerError(InputError, ReserveError):
     """A ledger entry breaks an accounting rule (unbalanced, negative holding, bad amount)."""
+
+
+class ApprovalLogError(ReserveError):
+    """The custody approvals log does not verify: a row was edited, deleted or reordered.
+
+    Parameters
+    ----------
+    entry_id
+        Id of the first entry that does not verify (None when the log as a whole is at
+        fault, e.g. an expected head hash is missing).
+    reason
+        What is wrong, in words.
+    """
+
+    def __init__(self, entry_id: int | None, reason: str) -> None:
+        self.entry_id = entry_id
+        self.reason = reason
+        where = "approvals log" if entry_id is None else f"approvals log entry {entry_id}"
+        super().__init__(f"{where}: {reason}")

@@ -910,3 +910,18 @@ def test_address_checksum_and_slip132_functions_raise_only_input_errors(text: st
     for call in (script_pubkey_from_address, verify_checksum, xpub_from_slip132):
         with contextlib.suppress(InputError):
             call(text)
+
+
+def test_reserve_file_accepts_a_timelocked_recovery_path() -> None:
+    # A 2-of-3 quorum that a recovery key alone can spend after 52,560 blocks (~1 year).
+    from hashnation.reserve.descriptors import ReserveDescriptors
+
+    keys = [f"{x}/{i}/*" for i, x in enumerate((XPUB_A, XPUB_B, XPUB_C))]
+    text = f"wsh(or_d(multi(2,{','.join(keys)}),and_v(v:pkh({XPUB_A}/9/*),older(52560))))"
+    reserve = ReserveDescriptors()
+    added = reserve.add("vault", text)
+    assert added.kind == "wsh-miniscript"
+    again = ReserveDescriptors.from_dict(reserve.to_dict())
+    assert again.items()[0][1] == added
+    first = derive_addresses(added, 0, 2)
+    assert [a.index for a in first] == [0, 1] and first[0].address.startswith("bc1q")

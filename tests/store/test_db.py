@@ -25,7 +25,7 @@ from hashnation.store.db import (
 )
 from hashnation.store.models import Account, Base, JournalEntry, Posting
 
-TABLES = {"accounts", "journal_entries", "postings", "lots", "alembic_version"}
+TABLES = {"accounts", "journal_entries", "postings", "lots", "custody_approvals", "alembic_version"}
 
 
 def test_default_url_is_a_sqlite_file() -> None:
@@ -59,7 +59,7 @@ def test_upgrade_creates_schema_and_is_idempotent(db_url: str) -> None:
     try:
         assert set(sa.inspect(engine).get_table_names()) >= TABLES
         with engine.connect() as conn:
-            assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0001"
+            assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0002"
     finally:
         engine.dispose()
 

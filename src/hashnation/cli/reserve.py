@@ -343,6 +343,10 @@ DbOption = Annotated[
     ),
 ]
 
+from hashnation.cli import custody  # noqa: E402  (after _replacing and _load_reserve it uses)
+
+app.add_typer(custody.app, name="psbt")
+
 
 @ledger_app.command("init")
 def ledger_init(db: DbOption = "sqlite:///reserve.db") -> None:

@@ -41,14 +41,20 @@ Supported forms
 ``sh-wsh-multi`` ...      ``sh(wsh(multi|sortedmulti|pk|pkh(...)))``
 ``tr``                    ``tr(KEY)``, key path only
 ``tr-tree``               ``tr(KEY,TREE)``, leaves ``pk``, ``multi_a``, ``sortedmulti_a``
+``wsh-miniscript``        ``wsh(MINISCRIPT)``, only with ``allow_miniscript=True``
+``sh-wsh-miniscript``     ``sh(wsh(MINISCRIPT))``, only with ``allow_miniscript=True``
 ========================  ============================================================
 
 ``KEY`` is a hex public key (x-only in ``tr()``), or an ``xpub``/``tpub`` with an optional
 ``[fingerprint/path]`` origin, unhardened steps, at most one BIP389 ``/<a;b;...>`` step and an
 optional final ``/*``. Hardened steps after an extended public key cannot be derived without
 the private key and are refused; give the ``xpub`` at the last hardened level instead.
-Top-level ``pk()``, ``multi()``, ``combo()``, ``raw()``, ``addr()`` and other miniscript are
-not supported.
+Top-level ``pk()``, ``multi()``, ``combo()``, ``raw()`` and ``addr()`` are not supported.
+Other miniscript inside ``wsh()`` (for instance a 2-of-3 with a timelocked recovery key,
+``wsh(or_d(multi(2,A,B,C),and_v(v:pkh(R),older(52560))))``) is refused unless the caller
+asks for it with ``allow_miniscript=True``: the custody module can build and finalize spends
+of such scripts, other consumers of this module may not. Hash locks (``sha256(H)`` ...) stay
+refused either way, because their 64-digit hex argument cannot be told from a raw private key.
 
 The network (``"main"`` or ``"test"``) follows the extended keys' version bytes (``xpub`` or
 ``tpub``); a descriptor with hex keys only is mainnet unless ``network="test"`` is given.
@@ -107,6 +113,7 @@ KINDS: Final[frozenset[str]] = frozenset(
         for prefix in ("sh", "wsh", "sh-wsh")
         for op in ("multi", "sortedmulti", "pk", "pkh")
     }
+    | {"wsh-miniscript", "sh-wsh-miniscript"}
 )
 """Every value :attr:`WatchDescriptor.kind` can take."""
 
@@ -482,7 +489,7 @@ def _check_tree(tree: Any, depth: int, field_name: str, shown: str) -> None:
         _check_leaf(node.miniscript, field_name, shown)
 
 
-def _kind(emb: Any, field_name: str, shown: str) -> str:
+def _kind(emb: Any, field_name: str, shown: str, *, allow_miniscript: bool = False) -> str:
     if emb.taproot:
         _check_tree(emb.taptree, 0, field_name, shown)
         return "tr-tree" if emb.taptree else "tr"
@@ -493,6 +500,8 @@ def _kind(emb: Any, field_name: str, shown: str) -> str:
     ms = emb.miniscript
     name = getattr(type(ms), "NAME", "")
     if name not in _SCRIPT_OPS or any(isinstance(arg, Miniscript) for arg in ms.args):
+        if allow_miniscript and emb.wsh:
+            return "sh-wsh-miniscript" if emb.sh else "wsh-miniscript"
         raise DescriptorError(field_name, shown, _SUPPORTED)
     if name in ("multi", "sortedmulti"):
         _threshold(ms, field_name, shown, _MAX_MULTI_KEYS_WSH if emb.wsh else _MAX_MULTI_KEYS_SH)
@@ -679,7 +688,11 @@ class DerivedAddress:
 
 
 def parse_descriptor(
-    text: str, *, network: Network | None = None, field_name: str = _FIELD
+    text: str,
+    *,
+    network: Network | None = None,
+    field_name: str = _FIELD,
+    allow_miniscript: bool = False,
 ) -> WatchDescriptor:
     """Parse a public output descriptor for watching.
 
@@ -696,6 +709,11 @@ def parse_descriptor(
         hex keys only it picks the network (default ``"main"``).
     field_name
         Name of the field in error messages.
+    allow_miniscript
+        Also accept miniscript inside ``wsh()`` or ``sh(wsh())`` beyond ``multi()``,
+        ``sortedmulti()``, ``pk()`` and ``pkh()`` (kinds ``wsh-miniscript`` and
+        ``sh-wsh-miniscript``), such as a quorum with a timelocked recovery key. embit checks
+        the miniscript's types; private keys are refused as for every other form.
 
     Returns
     -------
@@ -731,7 +749,7 @@ def parse_descriptor(
         emb = Descriptor.from_string(body)
     except Exception as exc:  # embit raises many types (ValueError, AssertionError, ...)
         raise DescriptorError(field_name, shown, f"a valid descriptor ({_reason(exc)})") from None
-    kind = _kind(emb, field_name, shown)
+    kind = _kind(emb, field_name, shown, allow_miniscript=allow_miniscript)
     net = _network(emb, network, field_name, shown)
     branch_count = int(emb.num_branches)
     branches = tuple(_prepare_branch(emb, branch) for branch in range(branch_count))
@@ -1025,7 +1043,8 @@ class ReserveDescriptors:
         label
             Unique name, e.g. ``"cold-storage-2of3"``.
         descriptor
-            A parsed descriptor, or descriptor text (parsed with :func:`parse_descriptor`).
+            A parsed descriptor, or descriptor text (parsed with :func:`parse_descriptor`,
+            miniscript allowed: a reserve may have a timelocked recovery path).
 
         Returns
         -------
@@ -1047,7 +1066,7 @@ class ReserveDescriptors:
         if label in self._items:
             raise InputError("label", label, "a label not yet used in this reserve")
         if isinstance(descriptor, str):
-            descriptor = parse_descriptor(descriptor, field_name=field_name)
+            descriptor = parse_descriptor(descriptor, field_name=field_name, allow_miniscript=True)
         elif not isinstance(descriptor, WatchDescriptor):
             raise DescriptorError(
                 field_name, type(descriptor).__name__, "a WatchDescriptor or descriptor text"

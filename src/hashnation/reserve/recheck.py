@@ -233,7 +233,7 @@ def _addresses(report: ReserveReport, result: Verification) -> None:
     for number, item in enumerate(report.descriptors):
         try:
             parsed[item.label] = parse_descriptor(
-                item.descriptor, field_name=f"descriptors[{number}]"
+                item.descriptor, field_name=f"descriptors[{number}]", allow_miniscript=True
             )
         except HashNationError as exc:
             failures.append(f"descriptors[{number}] ({item.label}): {exc}")

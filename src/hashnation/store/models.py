@@ -22,6 +22,12 @@ exactly this schema (a test compares the two).
     custody from outside (purchase, consolidation, mining, visa payment,
     donation): satoshis received and their cost basis in USD. Cost basis
     methods (FIFO, average cost) consume these lots in time order.
+``custody_approvals``
+    The append-only, hash-chained log of what happened to each spend of the
+    reserve's multisig custody (PSBT created, imported, signed by a cosigner,
+    combined, finalized, extracted): who, when (UTC), the SHA-256 of the PSBT,
+    and the hash of the previous entry. :mod:`hashnation.reserve.approvals`
+    writes and verifies it; ``prev_hash`` is unique, so the chain cannot fork.
 
 Amounts are integer satoshis (``BIGINT``); money is ``Decimal`` USD.
 """
@@ -50,9 +56,11 @@ from hashnation.store.types import Money, UTCDateTime
 
 __all__ = [
     "ACCOUNT_TYPES",
+    "APPROVAL_ACTIONS",
     "ENTRY_KINDS",
     "Account",
     "Base",
+    "CustodyApproval",
     "JournalEntry",
     "Lot",
     "Posting",
@@ -74,6 +82,9 @@ ENTRY_KINDS = (
     "fee",
 )
 """Journal entry kinds; :mod:`hashnation.reserve.ledger` holds the rules of each."""
+
+APPROVAL_ACTIONS = ("created", "imported", "signed-by", "combined", "finalized", "extracted")
+"""Actions of the custody approvals log, in the order a spend usually goes through them."""
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -195,4 +206,35 @@ class Lot(Base):
         return (
             f"Lot(entry_id={self.entry_id!r}, amount_sat={self.amount_sat!r}, "
             f"cost_usd={self.cost_usd!r})"
+        )
+
+
+class CustodyApproval(Base):
+    """One entry of the custody approvals log (append-only, hash-chained)."""
+
+    __tablename__ = "custody_approvals"
+    __table_args__ = (CheckConstraint(_in_list("action", APPROVAL_ACTIONS), name="action"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    spend_id: Mapped[str] = mapped_column(String(64), index=True)
+    """Id of the spend's unsigned transaction (hex, display order)."""
+    action: Mapped[str] = mapped_column(String(20))
+    """One of :data:`APPROVAL_ACTIONS`."""
+    actor: Mapped[str] = mapped_column(String(200))
+    """Who acted: an operator's name, or a cosigner's master fingerprint for ``signed-by``."""
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    """When the entry was recorded, timezone-aware UTC."""
+    psbt_sha256: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of the serialized PSBT the action produced or received, hex."""
+    note: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    """Free text: signed inputs, files combined, the extracted txid."""
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """``entry_hash`` of the previous entry (64 zeros for the first); unique: no fork."""
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """SHA-256 of the canonical serialization of this entry's fields and ``prev_hash``."""
+
+    def __repr__(self) -> str:
+        return (
+            f"CustodyApproval(id={self.id!r}, spend_id={self.spend_id!r}, "
+            f"action={self.action!r}, actor={self.actor!r})"
         )
