@@ -465,8 +465,9 @@ def test_mainnet_checkpoints_match_the_official_vectors() -> None:
 
     checkpoints = load_mainnet_checkpoints()
     vectors = json.loads(
-        (Path(__file__).parents[1] / "vectors" / "chain" / "bitcoinj_checkpoints_mainnet.json")
-        .read_text(encoding="utf-8")
+        (
+            Path(__file__).parents[1] / "vectors" / "chain" / "bitcoinj_checkpoints_mainnet.json"
+        ).read_text(encoding="utf-8")
     )
     assert len(checkpoints) == len(vectors) + 1
     assert checkpoints[0] == "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
