@@ -26,7 +26,7 @@ from typing import Annotated
 import typer
 
 import hashnation
-from hashnation.cli import bitcoin, data, mining, reserve, risk, serve, transparency
+from hashnation.cli import bitcoin, data, mining, por, reserve, risk, serve, transparency
 from hashnation.cli.errors import HashNationGroup
 
 __all__ = ["app", "main", "risk"]
@@ -47,6 +47,7 @@ app.command("verify")(transparency.verify_command)
 app.command("serve")(serve.serve_command)
 app.add_typer(data.app, name="data")
 app.add_typer(bitcoin.app, name="bitcoin")
+app.add_typer(por.app, name="por")
 
 
 def _show_version(value: bool) -> None:

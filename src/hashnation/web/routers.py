@@ -30,4 +30,7 @@ def all_routers(settings: WebSettings) -> list[APIRouter]:
         from hashnation.web.reserve import PublishedReports, reserve_router
 
         found.append(reserve_router(PublishedReports(settings.reserve_report)))
+    from hashnation.web.por import por_router
+
+    found.append(por_router())
     return found
