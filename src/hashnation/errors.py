@@ -20,6 +20,12 @@ from :class:`ValueError`, so generic code can still catch them as such.
         │   └── SpvError (ValueError)    a header, proof of work or merkle proof fails
         ├── LedgerError (InputError)     a ledger entry breaks an accounting rule
         └── ApprovalLogError             the custody approvals log is broken or was altered
+    RegistryError                        virtual-asset regulator pillar
+    ├── TransitionError (ValueError)     an application or licence action not allowed now
+    ├── ReturnError (InputError)         a periodic return breaks its schema or rules
+    ├── AccessError                      a caller may not see or do this (role, owner)
+    ├── NotFoundError (LookupError)      no such firm, application, return or token
+    └── AuditLogError                    the registry audit log is broken or was altered
 
 Every message names the field, the value received and what was expected, so
 that the CLI can print it on one line (exit code 2) and the API can return it
@@ -130,4 +136,43 @@ class ApprovalLogError(ReserveError):
         self.entry_id = entry_id
         self.reason = reason
         where = "approvals log" if entry_id is None else f"approvals log entry {entry_id}"
+        super().__init__(f"{where}: {reason}")
+
+
+class RegistryError(HashNationError):
+    """Virtual-asset regulator pillar: licensing, sandboxes, returns, enforcement."""
+
+
+class TransitionError(RegistryError, ValueError):
+    """An action is not allowed in the application's or licence's current status."""
+
+
+class ReturnError(InputError, RegistryError):
+    """A periodic return breaks its licence type's schema or validation rules."""
+
+
+class AccessError(RegistryError):
+    """The caller's role or firm may not read or change this resource."""
+
+
+class NotFoundError(RegistryError, LookupError):
+    """No such firm, application, licence, return, cohort or token."""
+
+
+class AuditLogError(RegistryError):
+    """The registry audit log does not verify: a row was edited, deleted or reordered.
+
+    Parameters
+    ----------
+    entry_id
+        Id of the first entry that does not verify (None when the log as a whole is at
+        fault, e.g. an expected head hash is missing).
+    reason
+        What is wrong, in words.
+    """
+
+    def __init__(self, entry_id: int | None, reason: str) -> None:
+        self.entry_id = entry_id
+        self.reason = reason
+        where = "audit log" if entry_id is None else f"audit log entry {entry_id}"
         super().__init__(f"{where}: {reason}")
