@@ -35,6 +35,7 @@ from rich.text import Text
 
 from hashnation.cli.console import out_console
 from hashnation.cli.errors import HashNationGroup
+from hashnation.cli.files import replacing, safe_url
 from hashnation.errors import InputError
 
 if TYPE_CHECKING:
@@ -100,9 +101,8 @@ def _fill_psbt(tmp: Path, psbt: Any, *, as_base64: bool) -> None:
 
 
 def _write_psbt(path: Path, psbt: Any, *, as_base64: bool) -> None:
-    from hashnation.cli.reserve import _replacing
 
-    with _replacing(path) as tmp:
+    with replacing(path) as tmp:
         _fill_psbt(tmp, psbt, as_base64=as_base64)
 
 
@@ -122,15 +122,6 @@ def _descriptor(reserve_file: Path | None, label: str | None) -> WatchDescriptor
     return reserve[label]
 
 
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparseable URL: show its scheme only
-        return url.split(":", 1)[0]
-
-
 @contextmanager
 def _log_session(db: str) -> Iterator[Session]:
     """Open a session on the approvals log's database, committed if the block succeeds."""
@@ -144,12 +135,12 @@ def _log_session(db: str) -> Iterator[Session]:
     except (OperationalError, ProgrammingError) as exc:
         raise InputError(
             "--db",
-            _safe_url(db),
+            safe_url(db),
             "a reachable database at the newest schema (run 'hashnation reserve ledger init "
             f"--db URL'): {type(exc.orig).__name__ if exc.orig else 'error'}",
         ) from None
     except ArgumentError:
-        raise InputError("--db", _safe_url(db), "a SQLAlchemy database URL") from None
+        raise InputError("--db", safe_url(db), "a SQLAlchemy database URL") from None
 
 
 def _record_signers(
@@ -284,7 +275,6 @@ def create_command(
     as_base64: Base64Option = False,
 ) -> None:
     """Build the unsigned PSBT of a spend and record it as created."""
-    from hashnation.cli.reserve import _replacing
     from hashnation.reserve.approvals import record
     from hashnation.reserve.custody import build_spend, inspect_psbt
 
@@ -302,7 +292,7 @@ def create_command(
         recovery_path=recovery,
     )
     summary = inspect_psbt(psbt, descriptor)
-    with _replacing(out) as tmp:  # the file replaces OUT once the log entry is committed
+    with replacing(out) as tmp:  # the file replaces OUT once the log entry is committed
         _fill_psbt(tmp, psbt, as_base64=as_base64)
         with _log_session(db) as session:
             record(
@@ -395,14 +385,13 @@ def combine_command(
     as_base64: Base64Option = False,
 ) -> None:
     """Merge cosigners' copies of one spend; record new signers and the combination."""
-    from hashnation.cli.reserve import _replacing
     from hashnation.reserve.approvals import record
     from hashnation.reserve.custody import combine_psbts, inspect_psbt
 
     psbts = [_load_psbt(path) for path in psbt_files]
     combined = combine_psbts(psbts)
     summary = inspect_psbt(combined)
-    with _replacing(out) as tmp:  # the file replaces OUT once the log entries are committed
+    with replacing(out) as tmp:  # the file replaces OUT once the log entries are committed
         _fill_psbt(tmp, combined, as_base64=as_base64)
         with _log_session(db) as session:
             for path, psbt in zip(psbt_files, psbts, strict=True):
@@ -434,7 +423,6 @@ def finalize_command(
     ] = None,
 ) -> None:
     """Finalize a satisfied PSBT and extract the transaction (scripts verified here)."""
-    from hashnation.cli.reserve import _replacing
     from hashnation.reserve.approvals import record
     from hashnation.reserve.custody import (
         extract_transaction,
@@ -446,7 +434,7 @@ def finalize_command(
     final = finalize_psbt(_load_psbt(psbt_file))
     tx_hex, txid = extract_transaction(final)
     digest, sid = psbt_sha256(final), spend_id(final)
-    with _replacing(out) as tmp:
+    with replacing(out) as tmp:
         tmp.write_text(tx_hex + "\n", encoding="ascii")
         with _log_session(db) as session:
             record(

@@ -24,7 +24,16 @@ from typing import Annotated
 
 import typer
 
+from hashnation.cli.chainopts import (
+    BitcoindOption,
+    ElectrumOption,
+    EsploraOption,
+    MinConfirmationsOption,
+    chain_source,
+    genesis_store,
+)
 from hashnation.cli.errors import HashNationGroup
+from hashnation.cli.files import write_text_atomically
 from hashnation.proofs.errors import ProofInputError
 from hashnation.proofs.liabilities import Check
 
@@ -161,21 +170,13 @@ def attest_command(
     root_file: Annotated[Path, typer.Argument(help="The liabilities root.json.")],
     reserves_file: Annotated[Path, typer.Argument(help="The reserves.json claim.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Attestation JSON to write.")],
-    esplora: Annotated[str | None, typer.Option("--esplora", help="Esplora base URL.")] = None,
-    bitcoind: Annotated[
-        str | None, typer.Option("--bitcoind", help="http://user:pass@host:port of Core RPC.")
-    ] = None,
-    electrum: Annotated[
-        str | None, typer.Option("--electrum", help="tcp://host:port or ssl://host:port.")
-    ] = None,
-    min_confirmations: Annotated[int, typer.Option("--min-confirmations")] = 1,
+    esplora: EsploraOption = None,
+    bitcoind: BitcoindOption = None,
+    electrum: ElectrumOption = None,
+    min_confirmations: MinConfirmationsOption = 1,
 ) -> None:
     """Verify reserves (BIP322 control, SPV balances) and attest solvency per asset."""
-    from hashnation.bitcoin.header import BlockHeader
-    from hashnation.chain.headers import Checkpoint, HeaderStore
     from hashnation.chain.holdings import sync_headers
-    from hashnation.cli.reserve import GENESIS_HASH, GENESIS_HEADER_HEX, _source
-    from hashnation.errors import SpvError
     from hashnation.proofs.attestation import attest, attestation_digest
     from hashnation.proofs.documents import LiabilitiesRoot, ReserveClaim, load_document
     from hashnation.proofs.reserves import prove_reserves
@@ -184,15 +185,12 @@ def attest_command(
     claim = load_document(ReserveClaim, reserves_file)
     if out.exists() and out.is_dir():
         raise ProofInputError("--out", str(out), "a file path (it is a folder)")
-    source = _source(esplora, bitcoind, electrum)
-    genesis = BlockHeader.from_hex(GENESIS_HEADER_HEX)
-    if genesis.hash_hex() != GENESIS_HASH:
-        raise SpvError("the built-in genesis header does not hash to the genesis block")
-    store = HeaderStore(Checkpoint(0, genesis))
+    source = chain_source(esplora, bitcoind, electrum)
+    store = genesis_store()
     sync_headers(source, store, claim.height)  # type: ignore[arg-type]
     proof = prove_reserves(claim, root, source, store, min_confirmations)  # type: ignore[arg-type]
     attestation = attest(root, proof, min_confirmations)
-    _write_atomically(out, attestation.to_json())
+    write_text_atomically(out, attestation.to_json())
     for control in proof.control:
         typer.echo(f"{_mark(control.ok)} control of {control.address}", nl=False)
         typer.echo(f" ({control.reason})" if not control.ok else "")
@@ -203,20 +201,6 @@ def attest_command(
             f"{'solvent' if entry.solvent else 'INSOLVENT'}"
         )
     typer.echo(f"attestation digest {attestation_digest(attestation)}")
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @app.command("verify-inclusion")

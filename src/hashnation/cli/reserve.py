@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -12,8 +10,17 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from hashnation.cli.chainopts import (
+    BitcoindOption,
+    ElectrumOption,
+    EsploraOption,
+    MinConfirmationsOption,
+    chain_source,
+    genesis_store,
+)
 from hashnation.cli.console import out_console
 from hashnation.cli.errors import HashNationGroup
+from hashnation.cli.files import replacing, safe_url, write_json_atomically
 from hashnation.errors import InputError
 
 __all__ = ["app"]
@@ -145,7 +152,7 @@ def _save_reserve(path: Path, reserve: object) -> None:
     from hashnation.reserve.descriptors import ReserveDescriptors
 
     assert isinstance(reserve, ReserveDescriptors)
-    _write_json_atomically(path, reserve.to_dict())
+    write_json_atomically(path, reserve.to_dict())
 
 
 @descriptor_app.command("add")
@@ -196,33 +203,6 @@ def addresses_command(
         typer.echo(f"{item.index}\t{item.address}\t{item.script_pubkey_hex}")
 
 
-GENESIS_HEADER_HEX = (
-    "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b2"
-    "7ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c"
-)
-"""Mainnet genesis header: the default trust anchor; its hash is checked on use."""
-GENESIS_HASH = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
-
-
-def _source(esplora: str | None, bitcoind: str | None, electrum: str | None) -> object:
-    from hashnation.chain import BitcoindSource, ElectrumSource, EsploraSource
-
-    given = [x for x in (esplora, bitcoind, electrum) if x]
-    if len(given) != 1:
-        raise InputError("--esplora/--bitcoind/--electrum", len(given), "exactly one chain source")
-    if esplora:
-        return EsploraSource(esplora)
-    if electrum:
-        return ElectrumSource(electrum)
-    assert bitcoind is not None
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(bitcoind)
-    host = f"{parts.hostname or ''}:{parts.port}" if parts.port else parts.hostname or ""
-    clean = urlunsplit((parts.scheme, host, parts.path, "", ""))  # credentials go apart
-    return BitcoindSource(clean, user=parts.username, password=parts.password)
-
-
 @app.command("verify")
 def verify_command(
     height: Annotated[int, typer.Option("--height", help="Audit height H.")],
@@ -233,28 +213,21 @@ def verify_command(
         Path | None, typer.Option("--reserve", help="Reserve file: scan its descriptors.")
     ] = None,
     gap_limit: Annotated[int, typer.Option("--gap-limit", help="Unused addresses to stop.")] = 20,
-    esplora: Annotated[str | None, typer.Option("--esplora", help="Esplora base URL.")] = None,
-    bitcoind: Annotated[
-        str | None, typer.Option("--bitcoind", help="http://user:pass@host:port of Core RPC.")
-    ] = None,
-    electrum: Annotated[
-        str | None, typer.Option("--electrum", help="tcp://host:port or ssl://host:port.")
-    ] = None,
-    min_confirmations: Annotated[int, typer.Option("--min-confirmations")] = 1,
+    esplora: EsploraOption = None,
+    bitcoind: BitcoindOption = None,
+    electrum: ElectrumOption = None,
+    min_confirmations: MinConfirmationsOption = 1,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the verified holdings as JSON here.")
     ] = None,
 ) -> None:
     """Prove holdings at a height: headers (links, PoW, retargets) and merkle inclusion, here."""
-    from hashnation.bitcoin.header import BlockHeader
-    from hashnation.chain.headers import Checkpoint, HeaderStore
     from hashnation.chain.holdings import sync_headers, utxos_at
-    from hashnation.errors import SpvError
     from hashnation.reserve.descriptors import ReserveDescriptors, scan_with_gap_limit
 
     if height < 0:
         raise InputError("--height", height, "a block height >= 0")
-    source = _source(esplora, bitcoind, electrum)
+    source = chain_source(esplora, bitcoind, electrum)
     targets = list(script or [])
     if reserve_file is not None:
         reserve = _load_reserve(reserve_file)
@@ -268,10 +241,7 @@ def verify_command(
             targets += [a.address for a in used]
     if not targets:
         raise InputError("--script/--reserve", None, "at least one script, address or descriptor")
-    genesis = BlockHeader.from_hex(GENESIS_HEADER_HEX)
-    if genesis.hash_hex() != GENESIS_HASH:
-        raise SpvError("the built-in genesis header does not hash to the genesis block")
-    store = HeaderStore(Checkpoint(0, genesis))
+    store = genesis_store()
     sync_headers(source, store, height)  # type: ignore[arg-type]
     holdings = utxos_at(source, targets, height, store, min_confirmations)  # type: ignore[arg-type]
     for owner, sat in holdings.balances_sat.items():
@@ -302,29 +272,7 @@ def verify_command(
                 for u in holdings.utxos
             ],
         }
-        _write_json_atomically(json_out, doc)
-
-
-@contextmanager
-def _replacing(path: Path) -> Iterator[Path]:
-    """Yield a temporary file beside ``path``; it replaces ``path`` only if the block succeeds."""
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _write_json_atomically(path: Path, doc: object) -> None:
-    with _replacing(path) as tmp:
-        tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        write_json_atomically(json_out, doc)
 
 
 ledger_app = typer.Typer(
@@ -343,7 +291,7 @@ DbOption = Annotated[
     ),
 ]
 
-from hashnation.cli import custody  # noqa: E402  (after _replacing and _load_reserve it uses)
+from hashnation.cli import custody  # noqa: E402  (after _load_reserve, which it uses)
 
 app.add_typer(custody.app, name="psbt")
 
@@ -354,7 +302,7 @@ def ledger_init(db: DbOption = "sqlite:///reserve.db") -> None:
     from hashnation.store.db import upgrade
 
     upgrade(db)
-    typer.echo(f"ledger schema at head: {_safe_url(db)}")
+    typer.echo(f"ledger schema at head: {safe_url(db)}")
 
 
 @ledger_app.command("account")
@@ -405,7 +353,7 @@ def ledger_export(
     from hashnation.reserve.ledger import export_csv
     from hashnation.store.db import session_scope
 
-    with _replacing(csv_file) as tmp, session_scope(db) as session:
+    with replacing(csv_file) as tmp, session_scope(db) as session:
         count = export_csv(session, tmp)
     typer.echo(f"exported {count} entries to {csv_file}")
 
@@ -445,12 +393,6 @@ def ledger_report(
     )
     for kind, flow in flows.items():
         typer.echo(f"inflow\t{kind}\t{flow.entries} entries\t{flow.amount_sat} sat")
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 @ledger_app.command("mining")

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 from rich.text import Text
 
+from hashnation.cli.chainopts import (
+    BitcoindOption,
+    ElectrumOption,
+    EsploraOption,
+    MinConfirmationsOption,
+    chain_source,
+)
 from hashnation.cli.console import out_console
+from hashnation.cli.files import replacing
 from hashnation.errors import InputError
 
 if TYPE_CHECKING:
@@ -103,18 +111,14 @@ def report_command(
         typer.Option("--address", help="A published address or scriptPubKey hex (repeat)."),
     ] = None,
     name: Annotated[str, typer.Option("--name", help="Name of the reserve.")] = "Reserve",
-    esplora: Annotated[str | None, typer.Option("--esplora", help="Esplora base URL.")] = None,
-    bitcoind: Annotated[
-        str | None, typer.Option("--bitcoind", help="http://user:pass@host:port of Core.")
-    ] = None,
-    electrum: Annotated[
-        str | None, typer.Option("--electrum", help="tcp://host:port or ssl://host:port.")
-    ] = None,
+    esplora: EsploraOption = None,
+    bitcoind: BitcoindOption = None,
+    electrum: ElectrumOption = None,
     network: Annotated[str, typer.Option("--network", help="mainnet or regtest.")] = "mainnet",
     gap_limit: Annotated[
         int, typer.Option("--gap-limit", help="Unused addresses ending a scan.")
     ] = 20,
-    min_confirmations: Annotated[int, typer.Option("--min-confirmations")] = 1,
+    min_confirmations: MinConfirmationsOption = 1,
     ledger_db: Annotated[
         str | None,
         typer.Option("--ledger-db", help="Ledger database URL: its custody total must agree."),
@@ -130,7 +134,7 @@ def report_command(
     from hashnation.chain.base import ChainSource
     from hashnation.chain.headers import chain_params
     from hashnation.chain.scripts import resolve_script
-    from hashnation.cli.reserve import _load_reserve, _source
+    from hashnation.cli.reserve import _load_reserve
     from hashnation.mining.outputs import check_out_dir
     from hashnation.reserve.descriptors import ReserveDescriptors
     from hashnation.reserve.service import collect_report, scan_reserve
@@ -142,7 +146,7 @@ def report_command(
     price = _price(price_usd, price_date)
     assert price is None or isinstance(price, PriceQuote)
     check_out_dir(out)
-    source = _source(esplora, bitcoind, electrum)
+    source = chain_source(esplora, bitcoind, electrum)
     assert isinstance(source, ChainSource)
     console = out_console()
     watched: list[WatchedScript] = []
@@ -232,9 +236,7 @@ def verify_command(
         mark = Text("✓ ", style="green") if check.ok else Text("✗ ", style="bold red")
         console.print(mark + Text(f"{check.name}: {check.detail}"), soft_wrap=True)
     if json_out is not None:
-        from hashnation.cli.reserve import _replacing
-
-        with _replacing(json_out) as tmp:
+        with replacing(json_out) as tmp:
             tmp.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
     verdict = "every check holds" if result.ok else "VERIFICATION FAILED"
     console.print(Text(f"{report_file}: {verdict}"), soft_wrap=True)
