@@ -20,6 +20,7 @@ from :class:`ValueError`, so generic code can still catch them as such.
         │   └── SpvError (ValueError)    a header, proof of work or merkle proof fails
         ├── LedgerError (InputError)     a ledger entry breaks an accounting rule
         └── ApprovalLogError             the custody approvals log is broken or was altered
+                                         (also a LogIntegrityError, as is AuditLogError)
     RegistryError                        virtual-asset regulator pillar
     ├── TransitionError (ValueError)     an application or licence action not allowed now
     ├── ReturnError (InputError)         a periodic return breaks its schema or rules
@@ -120,8 +121,8 @@ class LedgerError(InputError, ReserveError):
     """A ledger entry breaks an accounting rule (unbalanced, negative holding, bad amount)."""
 
 
-class ApprovalLogError(ReserveError):
-    """The custody approvals log does not verify: a row was edited, deleted or reordered.
+class LogIntegrityError(HashNationError):
+    """A hash-chained log does not verify: a row was edited, deleted or reordered.
 
     Parameters
     ----------
@@ -132,11 +133,20 @@ class ApprovalLogError(ReserveError):
         What is wrong, in words.
     """
 
+    log_name = "log"
+    """How messages name the log."""
+
     def __init__(self, entry_id: int | None, reason: str) -> None:
         self.entry_id = entry_id
         self.reason = reason
-        where = "approvals log" if entry_id is None else f"approvals log entry {entry_id}"
+        where = self.log_name if entry_id is None else f"{self.log_name} entry {entry_id}"
         super().__init__(f"{where}: {reason}")
+
+
+class ApprovalLogError(LogIntegrityError, ReserveError):
+    """The custody approvals log does not verify (see :class:`LogIntegrityError`)."""
+
+    log_name = "approvals log"
 
 
 class RegistryError(HashNationError):
@@ -159,20 +169,7 @@ class NotFoundError(RegistryError, LookupError):
     """No such firm, application, licence, return, cohort or token."""
 
 
-class AuditLogError(RegistryError):
-    """The registry audit log does not verify: a row was edited, deleted or reordered.
+class AuditLogError(LogIntegrityError, RegistryError):
+    """The registry audit log does not verify (see :class:`LogIntegrityError`)."""
 
-    Parameters
-    ----------
-    entry_id
-        Id of the first entry that does not verify (None when the log as a whole is at
-        fault, e.g. an expected head hash is missing).
-    reason
-        What is wrong, in words.
-    """
-
-    def __init__(self, entry_id: int | None, reason: str) -> None:
-        self.entry_id = entry_id
-        self.reason = reason
-        where = "audit log" if entry_id is None else f"audit log entry {entry_id}"
-        super().__init__(f"{where}: {reason}")
+    log_name = "audit log"
