@@ -237,7 +237,7 @@ def test_migration_downgrades_and_upgrades(db_factory: Callable[[], str]) -> Non
         assert "custody_approvals" not in tables and "postings" in tables
     finally:
         engine.dispose()
-    upgrade(db_url)
+    upgrade(db_url, "0002")
     engine = make_engine(db_url)
     try:
         assert "custody_approvals" in sa.inspect(engine).get_table_names()

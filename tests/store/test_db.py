@@ -59,7 +59,7 @@ def test_upgrade_creates_schema_and_is_idempotent(db_url: str) -> None:
     try:
         assert set(sa.inspect(engine).get_table_names()) >= TABLES
         with engine.connect() as conn:
-            assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0002"
+            assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0003"
     finally:
         engine.dispose()
 

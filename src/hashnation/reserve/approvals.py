@@ -33,8 +33,6 @@ Typical use::
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -46,6 +44,13 @@ from sqlalchemy.orm import Session
 
 from hashnation.errors import ApprovalLogError, InputError
 from hashnation.reserve.descriptors import _refuse_secrets
+from hashnation.store.hashchain import (
+    GENESIS_HASH,
+    ChainLink,
+    canonical_hash,
+    utc_timestamp,
+    verify_chain,
+)
 from hashnation.store.models import APPROVAL_ACTIONS, CustodyApproval
 
 __all__ = [
@@ -61,9 +66,6 @@ __all__ = [
 
 ACTIONS: Final[tuple[str, ...]] = APPROVAL_ACTIONS
 """Actions an entry may record: created, imported, signed-by, combined, finalized, extracted."""
-
-GENESIS_HASH: Final[str] = "0" * 64
-"""``prev_hash`` of the first entry."""
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX64_RUN = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{64}(?![0-9A-Za-z])")
@@ -110,7 +112,7 @@ class ApprovalEntry:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (``recorded_at`` as ISO 8601 UTC)."""
         doc = asdict(self)
-        doc["recorded_at"] = _timestamp(self.recorded_at)
+        doc["recorded_at"] = utc_timestamp(self.recorded_at)
         return doc
 
 
@@ -129,11 +131,6 @@ class LogCheck:
 
     entries: int
     head_hash: str
-
-
-def _timestamp(moment: datetime) -> str:
-    """ISO 8601 in UTC with microseconds: the form the hash is computed over."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def entry_hash(
@@ -161,21 +158,17 @@ def entry_hash(
     str
         64 lowercase hex digits.
     """
-    canonical = json.dumps(
+    return canonical_hash(
         {
             "action": action,
             "actor": actor,
             "note": note,
             "prev_hash": prev_hash,
             "psbt_sha256": psbt_sha256,
-            "recorded_at": _timestamp(recorded_at),
+            "recorded_at": utc_timestamp(recorded_at),
             "spend_id": spend_id,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
+        }
     )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _entry(row: CustodyApproval) -> ApprovalEntry:
@@ -342,35 +335,22 @@ def verify_log(session: Session, *, expected_head: str | None = None) -> LogChec
     """
     if expected_head is not None:
         expected_head = _check_hex64("expected_head", expected_head)
-    prev = GENESIS_HASH
-    count = 0
-    seen_expected = expected_head is None or expected_head == GENESIS_HASH
-    for row in session.scalars(select(CustodyApproval).order_by(CustodyApproval.id)):
-        if row.prev_hash != prev:
-            raise ApprovalLogError(
-                row.id,
-                "its previous-entry hash does not match the entry before it "
-                "(an entry before it was deleted, edited or reordered)",
-            )
-        recomputed = entry_hash(
-            spend_id=row.spend_id,
-            action=row.action,
-            actor=row.actor,
-            recorded_at=row.recorded_at,
-            psbt_sha256=row.psbt_sha256,
-            note=row.note,
+    links = (
+        ChainLink(
+            id=row.id,
             prev_hash=row.prev_hash,
+            entry_hash=row.entry_hash,
+            recomputed_hash=entry_hash(
+                spend_id=row.spend_id,
+                action=row.action,
+                actor=row.actor,
+                recorded_at=row.recorded_at,
+                psbt_sha256=row.psbt_sha256,
+                note=row.note,
+                prev_hash=row.prev_hash,
+            ),
         )
-        if recomputed != row.entry_hash:
-            raise ApprovalLogError(row.id, "its fields do not hash to its entry hash (edited)")
-        prev = row.entry_hash
-        count += 1
-        if row.entry_hash == expected_head:
-            seen_expected = True
-    if not seen_expected:
-        raise ApprovalLogError(
-            None,
-            f"the published head {expected_head} is not in the chain "
-            "(entries were removed from its end, or the log was replaced)",
-        )
-    return LogCheck(entries=count, head_hash=prev)
+        for row in session.scalars(select(CustodyApproval).order_by(CustodyApproval.id))
+    )
+    count, head = verify_chain(links, expected_head=expected_head, error=ApprovalLogError)
+    return LogCheck(entries=count, head_hash=head)

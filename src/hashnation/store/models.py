@@ -1,7 +1,12 @@
 """ORM schema of the reserve ledger (SQLAlchemy 2 typed mapping).
 
-Four tables; the Alembic migrations in ``hashnation/store/migrations`` create
-exactly this schema (a test compares the two).
+The ledger tables below, and the custody approvals log; the Alembic migrations in
+``hashnation/store/migrations`` create exactly this schema (a test compares the two).
+The registry tables of the regulator pillar (``firms``, ``applications``,
+``decisions``, ``returns``, ``enforcement_actions``, ``sandbox_cohorts``,
+``sandbox_participants``, ``api_tokens``, ``registry_audit``) are defined in
+:mod:`hashnation.store.registry_models` on the same :class:`Base`, imported at the
+end of this module so that the metadata is always complete.
 
 ``accounts``
     One row per account: a custody address or wallet of the reserve, another
@@ -238,3 +243,8 @@ class CustodyApproval(Base):
             f"CustodyApproval(id={self.id!r}, spend_id={self.spend_id!r}, "
             f"action={self.action!r}, actor={self.actor!r})"
         )
+
+
+# The registry tables share this Base; importing them here keeps Base.metadata complete
+# for Alembic and for every caller that imports only this module.
+from hashnation.store import registry_models as registry_models  # noqa: E402
