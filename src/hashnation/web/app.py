@@ -14,9 +14,43 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from hashnation import __version__
-from hashnation.errors import HashNationError
+from hashnation.errors import (
+    AccessError,
+    HashNationError,
+    NotFoundError,
+    ReturnError,
+    TransitionError,
+)
 
-__all__ = ["WebSettings", "create_app"]
+__all__ = ["WebSettings", "create_app", "error_status"]
+
+_STATUS_OF: tuple[tuple[type[HashNationError], int], ...] = (
+    (ReturnError, 422),
+    (AccessError, 403),
+    (NotFoundError, 404),
+    (TransitionError, 409),
+)
+
+
+def error_status(exc: HashNationError) -> int:
+    """HTTP status for an error the app lets through: the message is the body's ``detail``.
+
+    Parameters
+    ----------
+    exc
+        The error.
+
+    Returns
+    -------
+    int
+        422 for a periodic return that breaks its rules, 403 for a caller who may not
+        do this, 404 for what does not exist (or is another firm's), 409 for an action
+        the current status does not allow, 400 for any other bad input.
+    """
+    for kind, status in _STATUS_OF:
+        if isinstance(exc, kind):
+            return status
+    return 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +63,14 @@ class WebSettings:
         A transparency report JSON file (``hashnation reserve report``), or a folder of
         them (the highest is current, all draw the history); the public reserve page
         shows it. ``None`` serves no reserve page.
+    registry_db
+        Database URL of the virtual-asset regulator's registry (migrated to head);
+        its API (``/api/v1/...``), public register and staff pages are served.
+        ``None`` serves neither.
     """
 
     reserve_report: Path | None = None
+    registry_db: str | None = None
 
 
 def create_app(settings: WebSettings | None = None) -> FastAPI:
@@ -57,7 +96,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     @app.exception_handler(HashNationError)
     async def _input_error(request: Request, exc: HashNationError) -> JSONResponse:
-        return JSONResponse(status_code=400, content={"detail": str(exc)})
+        return JSONResponse(status_code=error_status(exc), content={"detail": str(exc)})
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

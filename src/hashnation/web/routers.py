@@ -30,6 +30,14 @@ def all_routers(settings: WebSettings) -> list[APIRouter]:
         from hashnation.web.reserve import PublishedReports, reserve_router
 
         found.append(reserve_router(PublishedReports(settings.reserve_report)))
+    if settings.registry_db is not None:
+        from hashnation.api.registry import api_router
+        from hashnation.registry.service import Registry
+        from hashnation.web.register import register_router
+
+        registry = Registry(settings.registry_db)
+        found.append(api_router(registry))
+        found.append(register_router(registry))
     from hashnation.web.por import por_router
 
     found.append(por_router())
