@@ -13,6 +13,8 @@ Run ``hashnation --help``; each pillar is a sub-command group::
     hashnation bitcoin bits 0x1d00ffff
     hashnation reserve report --reserve reserve.json --height H --esplora URL --out out/r
     hashnation verify out/r/report.json
+    hashnation registry init --db sqlite:///hashnation.db
+    hashnation registry queue
     hashnation serve --reserve-report out/r/report.json
 
 Errors a user can fix print ``error: <message>`` on one line to stderr and exit
@@ -26,7 +28,17 @@ from typing import Annotated
 import typer
 
 import hashnation
-from hashnation.cli import bitcoin, data, mining, por, reserve, risk, serve, transparency
+from hashnation.cli import (
+    bitcoin,
+    data,
+    mining,
+    por,
+    registry,
+    reserve,
+    risk,
+    serve,
+    transparency,
+)
 from hashnation.cli.errors import HashNationGroup
 
 __all__ = ["app", "main", "risk"]
@@ -48,6 +60,7 @@ app.command("serve")(serve.serve_command)
 app.add_typer(data.app, name="data")
 app.add_typer(bitcoin.app, name="bitcoin")
 app.add_typer(por.app, name="por")
+app.add_typer(registry.app, name="registry")
 
 
 def _show_version(value: bool) -> None:
