@@ -285,3 +285,42 @@ def test_height_outside_the_header_store_is_refused(
 
     with pytest.raises(SpvError):
         prove_reserves(claim_for(root), root, chain_sources["esplora"], short)
+
+
+def test_regtest_addresses_are_proved_on_a_regtest_chain() -> None:
+    """bcrt1 addresses, which the chain pillar does not decode, are looked up by their script."""
+    from btclib.script.script_pub_key import ScriptPubKey
+
+    from hashnation.chain.headers import REGTEST
+    from hashnation.chain.holdings import sync_headers
+    from hashnation.chain.regtest import RegtestChain, payment_transaction
+    from hashnation.errors import InputError
+
+    key = PrvKeyData(KEY.q, "regtest")
+    wpkh, tr = b32.p2wpkh(key.pub), b32.p2tr(output_pubkey(key.pub)[0], network="regtest")
+    assert wpkh.startswith("bcrt1q") and tr.startswith("bcrt1p")
+    chain = RegtestChain()
+    scripts = [bytes(ScriptPubKey.from_address(a).script) for a in (wpkh, tr)]
+    chain.mine([payment_transaction([(scripts[0], 70_000), (scripts[1], 80_000)], tag=1)])
+    chain.mine([payment_transaction([(scripts[0], 5_000)], tag=2)])
+    chain.mine()
+    headers = HeaderStore(chain.checkpoint(), REGTEST)
+    sync_headers(chain, headers)
+    balances = Balances.from_rows([("alice", "BTC", 150_000)])
+    root = build_liabilities(balances, height=2, secret=b"r" * 32, custodian="acme").root()
+
+    def entry(address: str) -> ReserveAddress:
+        signature = bip322.sign(challenge(root, address).encode("utf-8"), key, address)
+        return ReserveAddress(asset="BTC", address=address, signature=signature.b64encode())
+
+    claim = ReserveClaim(custodian="acme", height=2, addresses=[entry(wpkh), entry(tr)])
+    proof = prove_reserves(claim, root, chain, headers, min_confirmations=1)
+    assert proof.proved_addresses == [wpkh, tr]
+    assert proof.holdings is not None
+    assert proof.holdings.balances_sat == {wpkh: 75_000, tr: 80_000}
+    assert sorted(u.owner for u in proof.holdings.utxos) == sorted([wpkh, wpkh, tr])
+    assert proof.on_chain_sat == 155_000 and attest(root, proof).solvent
+    # The same script under two spellings is still refused, as it is for mainnet addresses.
+    twice = claim.model_copy(update={"addresses": [entry(wpkh), entry(wpkh.upper())]})
+    with pytest.raises(InputError, match="each script once"):
+        prove_reserves(twice, root, chain, headers)

@@ -22,15 +22,18 @@ marks them ``declared``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from btclib.exceptions import InconclusiveError
+from btclib.script.script_pub_key import ScriptPubKey
 from btclib_wallet import bip322
 
 from hashnation.chain.base import ChainSource
 from hashnation.chain.headers import HeaderStore
 from hashnation.chain.holdings import Holdings, utxos_at
+from hashnation.chain.scripts import address_to_script
+from hashnation.errors import InputError
 from hashnation.proofs.documents import LiabilitiesRoot, ReserveAddress, ReserveClaim
 from hashnation.proofs.errors import ProofInputError
 
@@ -276,6 +279,31 @@ class ReserveProof:
         return [c for c in self.control if not c.ok]
 
 
+def _lookup_target(address: str) -> str:
+    """Return what the chain source is asked about for a proved address.
+
+    The address itself where the chain pillar decodes it (mainnet and testnet);
+    otherwise (a regtest ``bcrt1`` address) the ``scriptPubKey`` hex that the
+    BIP322 signature was just verified against.
+    """
+    try:
+        address_to_script(address)
+    except InputError:
+        return bytes(ScriptPubKey.from_address(address).script).hex()
+    return address
+
+
+def _relabelled(holdings: Holdings, names: Mapping[str, str]) -> Holdings:
+    """Return the holdings with each owner named by its claimed address, not the lookup."""
+    if all(target == address for target, address in names.items()):
+        return holdings
+    return replace(
+        holdings,
+        utxos=tuple(replace(u, owner=names[u.owner]) for u in holdings.utxos),
+        balances_sat={names[owner]: sat for owner, sat in holdings.balances_sat.items()},
+    )
+
+
 def prove_reserves(
     claim: ReserveClaim,
     root: LiabilitiesRoot,
@@ -314,10 +342,12 @@ def prove_reserves(
     """
     control = verify_control(claim, root)
     block_hash = headers.header_at(claim.height).hash_hex()
-    proved = [c.address for c in control if c.ok]
-    holdings = (
-        utxos_at(source, proved, claim.height, headers, min_confirmations) if proved else None
-    )
+    # A list, not a dict: two addresses of one script must reach utxos_at, which refuses them.
+    targets = [(_lookup_target(c.address), c.address) for c in control if c.ok]
+    holdings = None
+    if targets:
+        found = utxos_at(source, [t for t, _ in targets], claim.height, headers, min_confirmations)
+        holdings = _relabelled(found, dict(targets))
     return ReserveProof(
         custodian=claim.custodian,
         height=claim.height,
