@@ -783,6 +783,45 @@ def test_concurrent_writers_all_succeed_and_the_log_verifies(registry: Registry)
     assert registry.verify_audit().entries == 20
 
 
+def test_conflicting_decisions_at_the_same_moment_one_wins(
+    registry: Registry, clock: Clock
+) -> None:
+    # Approve and refuse race on each of several applications under review: for each,
+    # exactly one decision is taken and the other is refused as no longer allowed.
+    firm, principal = _firm(registry, "Indus Exchange", "REG-1")
+    apps = []
+    for _ in range(4):
+        app = _apply(registry, firm)
+        registry.act(principal, app.id, "submit")
+        apps.append(registry.act(STAFF, app.id, "begin_review"))
+    outcomes: list[tuple[int, str, str]] = []
+    barrier = threading.Barrier(2 * len(apps))
+
+    def decide(app_id: int, action: str) -> None:
+        barrier.wait()
+        try:
+            registry.act(STAFF, app_id, action, reason="Decided at once.")
+            outcomes.append((app_id, action, "done"))
+        except TransitionError:
+            outcomes.append((app_id, action, "refused"))
+
+    threads = [
+        threading.Thread(target=decide, args=(app.id, action))
+        for app in apps
+        for action in ("approve", "refuse")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for app in apps:
+        mine = sorted(result for app_id, _, result in outcomes if app_id == app.id)
+        assert mine == ["done", "refused"]
+        decisions = registry.list_decisions(STAFF, app.id)
+        assert [d.from_status.value for d in decisions[-1:]] == ["under_review"]
+    assert registry.verify_audit().entries > 0
+
+
 def test_a_naive_clock_is_refused(db_url: str) -> None:
     with Registry(db_url, clock=lambda: datetime(2026, 1, 1)) as reg:
         with pytest.raises(InputError, match="clock"):

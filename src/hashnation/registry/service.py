@@ -44,7 +44,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Final, Literal, TypeVar, cast
 
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -60,6 +60,7 @@ from hashnation.errors import (
 from hashnation.registry import audit
 from hashnation.registry import tokens as _tokens
 from hashnation.registry.breaches import Breach, Severity
+from hashnation.registry.cache import VersionedCache
 from hashnation.registry.enforcement import EnforcementKind, enforcement_action, licence_action
 from hashnation.registry.licences import (
     LicenceType,
@@ -112,6 +113,7 @@ from hashnation.store.registry_models import (
     EnforcementRecord,
     Firm,
     PeriodicReturnRecord,
+    RegistryState,
     SandboxCohort,
     SandboxParticipant,
 )
@@ -143,6 +145,18 @@ _MAX_PRODUCT: Final = 2_000
 _MAX_PAGE: Final = 1_000
 _LEI = re.compile(r"[0-9A-Z]{18}[0-9]{2}")
 _PUBLIC_VALUES: Final = tuple(sorted(s.value for s in PUBLIC))
+_PRIVATE_ACTIONS: Final = frozenset(
+    {
+        "application.opened",
+        "return.filed",
+        "sandbox.admitted",
+        "sandbox.usage",
+        "token.issued",
+        "token.revoked",
+    }
+)
+"""Audit actions that cannot change the public register; every other one bumps
+``registry_state.public_version``, so a new kind of change is safe by default."""
 
 
 @dataclass(frozen=True)
@@ -447,6 +461,7 @@ class Registry:
         self._engine: Engine = bind if isinstance(bind, Engine) else make_engine(bind)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         self._clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self._public = VersionedCache()
 
     # ------------------------------------------------------------ plumbing
 
@@ -488,7 +503,13 @@ class Registry:
             session.close()  # rolls the read-only transaction back
 
     def _write(self, work: Callable[[Session], T]) -> T:
-        """Run ``work`` in one transaction with the audit log locked; retry lost races."""
+        """Run ``work`` in one transaction with the audit log locked; retry lost races.
+
+        The lock is taken first, so writers run one after another: a status read at
+        the start of ``act`` is still the status when the decision is stored, and
+        numbers computed from the table (licence sequences, return versions) cannot
+        be taken twice.
+        """
         for attempt in range(_RETRIES):
             session = self._sessions()
             try:
@@ -525,6 +546,41 @@ class Registry:
             payload=payload,
             recorded_at=when,
         )
+        if action not in _PRIVATE_ACTIONS:  # under the audit lock: bumps are serialized
+            bumped = session.execute(
+                update(RegistryState)
+                .where(RegistryState.id == 1)
+                .values(public_version=RegistryState.public_version + 1)
+            )
+            if not bumped.rowcount:  # type: ignore[attr-defined]  # the row was emptied
+                session.add(RegistryState(id=1, public_version=1))
+
+    def public_version(self) -> int | None:
+        """Read the public register's version (see :mod:`hashnation.registry.cache`).
+
+        Returns
+        -------
+        int or None
+            Changes that could alter the register so far [count]; None when the
+            counter row is missing (nothing is then cached).
+        """
+        with self._engine.connect() as connection:
+            value = connection.scalar(
+                select(RegistryState.public_version).where(RegistryState.id == 1)
+            )
+        return None if value is None else int(value)
+
+    def _cached(self, key: tuple[object, ...], read: Callable[[], T]) -> T:
+        """Answer a public read from the cache while the register's version stands."""
+        version = self.public_version()  # read before the data: never newer than it
+        if version is None:
+            return read()
+        found = self._public.get(version, key)
+        if not VersionedCache.missing(found):
+            return found  # type: ignore[return-value]
+        value = read()
+        self._public.put(version, key, value)
+        return value
 
     # ------------------------------------------------------------ loading
 
@@ -1077,7 +1133,7 @@ class Registry:
         """
         _require(principal, ("firm",), "file returns (only the licensed firm files)")
 
-        def work(session: Session) -> ReturnView:
+        def licensed(session: Session) -> Application:
             row, _ = self._application_row(session, principal, application_id)
             status = Status(row.status)
             if status not in AUTHORISED:
@@ -1085,11 +1141,21 @@ class Registry:
                     f"status: application {row.id} is {status.value!r}; returns are filed "
                     "under a licence that is licensed or suspended"
                 )
-            spec = licence_spec(row.licence_type)
-            ret = parse_return(payload, licence_type=spec.type)
+            return row
+
+        # Validate before the write transaction: parsing and breach checks are pure,
+        # and writers queue on the audit lock for as long as their transaction lasts.
+        with self._read() as session:
+            spec = licence_spec(licensed(session).licence_type)
+        ret = parse_return(payload, licence_type=spec.type)
+        found = return_breaches(ret, spec)
+        body = ret.model_dump(mode="json")
+        body_sha256 = canonical_hash(body)
+
+        def work(session: Session) -> ReturnView:
+            row = licensed(session)  # again, under the lock: the status may have moved
             now = self.now()
             self._check_period(ret.period_start, ret.period_end, spec.return_frequency, row, now)
-            found = return_breaches(ret, spec)
             last = session.scalar(
                 select(func.max(PeriodicReturnRecord.version)).where(
                     PeriodicReturnRecord.application_id == row.id,
@@ -1097,7 +1163,6 @@ class Registry:
                     PeriodicReturnRecord.period_end == ret.period_end,
                 )
             )
-            body = ret.model_dump(mode="json")
             record = PeriodicReturnRecord(
                 application_id=row.id,
                 firm_id=row.firm_id,
@@ -1122,7 +1187,7 @@ class Registry:
                     "period_start": ret.period_start,
                     "period_end": ret.period_end,
                     "version": record.version,
-                    "return_sha256": canonical_hash(body),
+                    "return_sha256": body_sha256,
                     "breaches": [b.code for b in found],
                 },
                 now,
@@ -1938,7 +2003,8 @@ class Registry:
         Returns
         -------
         list of RegisterRow
-            Ordered by entity name, then licence.
+            Ordered by entity name, then licence. Answered from a cache while the
+            register's version stands (:mod:`hashnation.registry.cache`).
 
         Raises
         ------
@@ -1947,15 +2013,20 @@ class Registry:
             ``offset``.
         """
         _page(limit, offset)
-        stmt = (
-            self._register_select(query, licence_type, status)
-            .order_by(Firm.name, Application.id)
-            .offset(offset)
-        )
-        if limit is not None:
-            stmt = stmt.limit(limit)
-        with self._read() as session:
-            return [self._register_row(row, firm) for row, firm in session.execute(stmt)]
+
+        def read() -> tuple[RegisterRow, ...]:
+            stmt = (
+                self._register_select(query, licence_type, status)
+                .order_by(Firm.name, Application.id)
+                .offset(offset)
+            )
+            if limit is not None:
+                stmt = stmt.limit(limit)
+            with self._read() as session:
+                return tuple(self._register_row(row, firm) for row, firm in session.execute(stmt))
+
+        key = ("register", query, licence_type, status, limit, offset)
+        return list(self._cached(key, read))
 
     def register_count(
         self,
@@ -1971,10 +2042,16 @@ class Registry:
         int
             Entries [count].
         """
-        inner = self._register_select(query, licence_type, status).with_only_columns(Application.id)
-        stmt = select(func.count()).select_from(inner.subquery())
-        with self._read() as session:
-            return int(session.scalar(stmt) or 0)
+
+        def read() -> int:
+            inner = self._register_select(query, licence_type, status).with_only_columns(
+                Application.id
+            )
+            stmt = select(func.count()).select_from(inner.subquery())
+            with self._read() as session:
+                return int(session.scalar(stmt) or 0)
+
+        return self._cached(("register_count", query, licence_type, status), read)
 
     def firm_record(self, firm_id: int) -> FirmRecord:
         """Read a firm's public record: its public licences, their decisions, enforcement.
@@ -1987,7 +2064,9 @@ class Registry:
         Returns
         -------
         FirmRecord
-            Only licences in a public status, and what concerns them.
+            Only licences in a public status, and what concerns them. While the
+            register's version stands the same object is given to every caller
+            (:mod:`hashnation.registry.cache`): read it, do not change it.
 
         Raises
         ------
@@ -1995,6 +2074,9 @@ class Registry:
             If the firm does not exist or has no licence on the register.
         """
         firm_id = _id("firm_id", firm_id)
+        return self._cached(("firm_record", firm_id), lambda: self._firm_record(firm_id))
+
+    def _firm_record(self, firm_id: int) -> FirmRecord:
         with self._read() as session:
             firm = session.get(Firm, firm_id)
             rows = (

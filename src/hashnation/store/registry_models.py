@@ -29,6 +29,10 @@ environment and the schema-vs-migration test see them; migration ``0003``
 ``api_tokens``
     API tokens: only the SHA-256 of each token is stored, with its role
     (``staff`` or ``firm``), firm and label.
+``registry_state``
+    One row of counters: ``public_version`` goes up in the transaction of every
+    change that can alter the public register, so that readers can cache register
+    pages and firm records and know exactly when a cached copy is out of date.
 ``registry_audit``
     The append-only, hash-chained log of every change made through
     :class:`hashnation.registry.service.Registry`; ``prev_hash`` is unique, so the
@@ -47,6 +51,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -75,6 +80,7 @@ __all__ = [
     "EnforcementRecord",
     "Firm",
     "PeriodicReturnRecord",
+    "RegistryState",
     "SandboxCohort",
     "SandboxParticipant",
 ]
@@ -393,3 +399,16 @@ class AuditEntry(Base):
 
     def __repr__(self) -> str:
         return f"AuditEntry(id={self.id!r}, action={self.action!r}, subject={self.subject!r})"
+
+
+class RegistryState(Base):
+    """The registry's counters, in one row (``id`` = 1)."""
+
+    __tablename__ = "registry_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_version: Mapped[int] = mapped_column(BigInteger, default=0)
+    """Changes that can alter the public register so far [count]."""
+
+    def __repr__(self) -> str:
+        return f"RegistryState(public_version={self.public_version!r})"

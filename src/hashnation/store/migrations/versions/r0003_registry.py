@@ -1,12 +1,12 @@
 """Create the registry of the virtual-asset regulator: firms, licences, returns, audit log.
 
 Tables: ``firms``, ``applications`` (which become licences), ``decisions``, ``returns``,
-``enforcement_actions``, ``sandbox_cohorts``, ``sandbox_participants``, ``api_tokens``
-and the hash-chained ``registry_audit`` log.
+``enforcement_actions``, ``sandbox_cohorts``, ``sandbox_participants``, ``api_tokens``,
+the hash-chained ``registry_audit`` log and ``registry_state`` (one row of counters).
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-25
+Create Date: 2026-11-23
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def _money() -> sa.Numeric[Decimal]:
 
 
 def upgrade() -> None:
-    """Create the nine registry tables and their indexes."""
+    """Create the registry tables and their indexes."""
     op.create_table(
         "firms",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -266,10 +266,18 @@ def upgrade() -> None:
         "ix_returns_application_id_period_end", "returns", ["application_id", "period_end"]
     )
     op.create_index(op.f("ix_returns_firm_id"), "returns", ["firm_id"])
+    state = op.create_table(
+        "registry_state",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("public_version", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_registry_state")),
+    )
+    op.bulk_insert(state, [{"id": 1, "public_version": 0}])
 
 
 def downgrade() -> None:
-    """Drop the nine registry tables."""
+    """Drop the registry's tables."""
+    op.drop_table("registry_state")
     op.drop_index(op.f("ix_returns_firm_id"), table_name="returns")
     op.drop_index("ix_returns_application_id_period_end", table_name="returns")
     op.drop_table("returns")
