@@ -10,7 +10,7 @@ The run
 2. starts ``hashnation serve --db URL --no-seed --port P`` as a subprocess (uvicorn,
    one process);
 3. drives it with Locust, headless, paced at ``--rate`` requests per second
-   (``constant_throughput`` users), with the mix of ``locustfile_registry.py``:
+   (users starting tasks as Poisson processes), with the mix of ``locustfile_registry.py``:
    80 % reads of the public register (search pages, firm pages, JSON search and
    records, now and then the whole CSV) and 20 % returns filed by licensed firms
    (valid bodies for past periods, so every POST stores an amendment and appends
@@ -31,6 +31,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -180,6 +181,23 @@ def populate(url: str, firms: int, filers: int) -> dict[str, Any]:
     }
 
 
+SETTLE_S = 3
+"""Seconds after the last user is spawned before statistics start [s]."""
+
+
+def _server_errors(log: Path) -> dict[str, int]:
+    """Count the exceptions the server logged, by their last traceback line."""
+    found: dict[str, int] = {}
+    if not log.exists():
+        return found
+    pattern = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)\b.*")
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if pattern.match(line):
+            key = line[:160]
+            found[key] = found.get(key, 0) + 1
+    return found
+
+
 def _wait_up(base: str, server: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -195,9 +213,19 @@ def _wait_up(base: str, server: subprocess.Popen[bytes], timeout_s: float = 60.0
 
 
 def _cpu_s(pid: int) -> float:
-    """User + system CPU time of a process so far [s] (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a process and its children so far [s] (Linux ``/proc``).
+
+    With ``--workers`` the server is a parent with one child process per worker.
+    """
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def run_locust(
@@ -212,8 +240,10 @@ def run_locust(
 ) -> dict[str, Stats]:
     """Run Locust headless at ``rate`` req/s for ``duration_s``; return its stats by name.
 
-    Statistics are reset once every user is spawned (``--reset-stats``), so the ramp is
-    not counted. The ``Aggregated`` row is keyed ``"Aggregated"``.
+    The locustfile resets the statistics :data:`SETTLE_S` seconds after every user is
+    spawned (and each has opened its connection), so neither the ramp nor the TCP
+    connections are counted; the run lasts that much longer. The ``Aggregated`` row
+    is keyed ``"Aggregated"``.
     """
     locust = Path(sys.executable).with_name("locust")
     command = [
@@ -228,8 +258,7 @@ def run_locust(
         "--spawn-rate",
         str(max(users, 1)),
         "--run-time",
-        f"{duration_s}s",
-        "--reset-stats",
+        f"{duration_s + SETTLE_S}s",
         "--csv",
         str(csv_prefix),
         "--only-summary",
@@ -243,6 +272,7 @@ def run_locust(
         **os.environ,
         "HASHNATION_BENCH_PLAN": str(plan_file),
         "HASHNATION_BENCH_USER_RATE": repr(rate / users),
+        "HASHNATION_BENCH_SETTLE_S": str(SETTLE_S),
     }
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     stats_file = Path(f"{csv_prefix}_stats.csv")
@@ -302,7 +332,10 @@ def _print_table(title: str, stats: dict[str, Stats]) -> None:
     print(
         f"  {'request':<26} {'count':>7} {'fail':>5} {'req/s':>7} {'p50':>6} {'p95':>6} {'p99':>6}"
     )
-    ordered = sorted((s for n, s in stats.items() if n != "Aggregated"), key=lambda s: s.name)
+    ordered = sorted(
+        (s for n, s in stats.items() if n != "Aggregated" and s.requests),
+        key=lambda s: s.name,
+    )
     for s in [*ordered, stats["Aggregated"]]:
         print(
             f"  {s.name:<26} {s.requests:>7} {s.failures:>5} {s.rate_per_s:>7.1f} "
@@ -317,14 +350,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=60, help="measured run [s]")
     parser.add_argument("--warmup", type=int, default=10, help="warm-up run, not counted [s]")
     parser.add_argument("--baseline-duration", type=int, default=20, help="baseline run [s]")
-    parser.add_argument("--users", type=int, default=0, help="Locust users (default: rate)")
+    parser.add_argument("--users", type=int, default=0, help="Locust users (default: rate / 4)")
     parser.add_argument("--firms", type=int, default=500, help="extra licensed firms")
     parser.add_argument("--filers", type=int, default=100, help="firms filing in the load")
     parser.add_argument("--p99-ms", type=float, default=100.0, help="target p99 [ms]")
     parser.add_argument("--not-durable", action="store_true", help="PostgreSQL without fsync")
+    parser.add_argument("--workers", type=int, default=2, help="server processes")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = parser.parse_args(argv)
-    users = args.users or max(1, round(args.rate))
+    # Any number of Poisson users offers the same Poisson stream; a few busy users
+    # keep their connections warm (a user idle past uvicorn's 5 s keep-alive
+    # reconnects), where hundreds of idle ones would each reconnect now and then.
+    users = args.users or max(1, round(args.rate / 4))
 
     with tempfile.TemporaryDirectory(prefix="hashnation-load-") as work_dir:
         work = Path(work_dir)
@@ -347,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
             log = (work / "serve.log").open("wb")
             server = subprocess.Popen(
                 [sys.executable, "-m", "hashnation.cli.main", "serve", "--db", url,
-                 "--no-seed", "--port", str(port)],
+                 "--no-seed", "--port", str(port), "--workers", str(args.workers)],
                 cwd=work,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -367,7 +404,8 @@ def main(argv: list[str] | None = None) -> int:
                     )
 
                 print(
-                    f"load: {args.rate:g} req/s offered by {users} Locust users, 1 server process"
+                    f"load: {args.rate:g} req/s offered by {users} Locust users, "
+                    f"{args.workers} server process{'es' if args.workers > 1 else ''}"
                 )
                 if args.warmup > 0:
                     load("RegistryUser", args.warmup, "warm")
@@ -384,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
                 except subprocess.TimeoutExpired:
                     server.kill()
                 log.close()
+            server_errors = _server_errors(work / "serve.log")
             with Registry(url) as registry:
                 check = registry.verify_audit()
 
@@ -403,7 +442,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"errors       {total.failures} of {total.requests} requests")
     for line in failures:
         print(f"  {line}")
-    print(f"server CPU   {server_cpu * 100:.0f} % of one core during the mix")
+    for line, count in server_errors.items():
+        print(f"  server log: {count} x {line}")
+    print(f"server CPU   {server_cpu * 100:.0f} % of one core during the mix (all workers)")
     print(
         f"machine      {os.cpu_count()} CPUs shared by Locust, the server and PostgreSQL; "
         f"load average {load_before:.1f} before the mix"

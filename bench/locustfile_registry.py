@@ -2,9 +2,13 @@
 
 The plan (firm ids, licences with their filing tokens and periods, search terms)
 is a JSON file written by the benchmark and named by ``HASHNATION_BENCH_PLAN``.
-Every user is paced with :func:`locust.constant_throughput` at
-``HASHNATION_BENCH_USER_RATE`` tasks per second, so that the number of users times
-that rate is the offered load.
+Every user starts its tasks as a Poisson process of ``HASHNATION_BENCH_USER_RATE``
+tasks per second (:func:`poisson_throughput`), so the users together offer a
+Poisson stream at their number times that rate: arrivals at random moments, as
+from many independent clients. (Locust's ``constant_throughput`` would make the
+users that start together fire together, every period, so that the server sees
+bursts of all of them at once: queueing that a real population of clients does
+not cause.)
 
 ``RegistryUser`` is the mix: about 80 % reads of the public register (HTML search
 pages, HTML firm pages, the JSON search, JSON firm records and now and then the
@@ -19,11 +23,15 @@ from __future__ import annotations
 import json
 import os
 import random
+import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from locust import FastHttpUser, constant_throughput, task
+import gevent  # type: ignore[import-untyped]
+from locust import FastHttpUser, events, task
+from locust.env import Environment
 
 PLAN: dict[str, Any] = (
     json.loads(Path(os.environ["HASHNATION_BENCH_PLAN"]).read_text(encoding="utf-8"))
@@ -31,6 +39,45 @@ PLAN: dict[str, Any] = (
     else {"firm_ids": [1], "filers": [], "terms": ["exchange"], "licence_types": ["exchange"]}
 )
 USER_RATE = float(os.environ.get("HASHNATION_BENCH_USER_RATE", "1"))
+SETTLE_S = float(os.environ.get("HASHNATION_BENCH_SETTLE_S", "0"))
+
+
+@events.init.add_listener  # type: ignore[untyped-decorator]
+def _reset_after_settling(environment: Environment, **_kwargs: Any) -> None:
+    """Start counting ``SETTLE_S`` seconds after the last user is spawned."""
+
+    def spawned(**_: Any) -> None:
+        if environment.runner is not None:
+            gevent.spawn_later(SETTLE_S, environment.runner.stats.reset_all)
+
+    environment.events.spawning_complete.add_listener(spawned)  # type: ignore[no-untyped-call]
+
+
+def poisson_throughput(rate: float) -> Callable[[Any], float]:
+    """A Locust ``wait_time`` that starts tasks as a Poisson process of ``rate`` per second.
+
+    Parameters
+    ----------
+    rate
+        Mean task starts per second of one user [1/s].
+
+    Returns
+    -------
+    callable
+        ``wait_time(user)``: seconds until the user's next scheduled start. The
+        schedule draws exponential gaps from the previous *scheduled* start; a user
+        that falls behind (slow responses) starts at once, without bursting to
+        catch up.
+    """
+
+    def wait_time(user: Any) -> float:
+        now = time.monotonic()
+        previous = getattr(user, "_next_start", now)
+        scheduled = max(previous + random.expovariate(rate), now)
+        user._next_start = scheduled
+        return scheduled - now
+
+    return wait_time
 
 
 def return_body(licence_type: str, start: str, end: str, k: int) -> dict[str, Any]:
@@ -85,10 +132,24 @@ def return_body(licence_type: str, start: str, end: str, k: int) -> dict[str, An
     return body
 
 
-class RegistryUser(FastHttpUser):
-    """The mix: 80 % public register reads, 20 % returns filed by licensed firms."""
+class _PacedUser(FastHttpUser):
+    """A user that opens its connection while the users are being spawned.
 
-    wait_time = constant_throughput(USER_RATE)
+    The statistics are reset a few seconds after every user is running
+    (``HASHNATION_BENCH_SETTLE_S``); the request made in :meth:`on_start` comes
+    before that, so the numbers do not count the TCP connections users open.
+    """
+
+    abstract = True
+    wait_time = poisson_throughput(USER_RATE)
+
+    def on_start(self) -> None:
+        """Open the keep-alive connection."""
+        self.client.get("/healthz", name="connect")
+
+
+class RegistryUser(_PacedUser):
+    """The mix: 80 % public register reads, 20 % returns filed by licensed firms."""
 
     def _term(self) -> str:
         return str(random.choice(PLAN["terms"]))
@@ -145,10 +206,8 @@ class RegistryUser(FastHttpUser):
                 response.failure(f"{response.status_code}: {response.text[:200]}")
 
 
-class BaselineUser(FastHttpUser):
+class BaselineUser(_PacedUser):
     """``GET /healthz`` only, at the same pace: the floor of the server's latency."""
-
-    wait_time = constant_throughput(USER_RATE)
 
     @task
     def healthz(self) -> None:

@@ -16,7 +16,7 @@ import typer.testing
 
 from hashnation.cli.main import app
 from hashnation.cli.serve import prepare_registry
-from hashnation.registry.service import Registry
+from hashnation.registry.service import Principal, Registry
 
 runner = typer.testing.CliRunner()
 
@@ -73,6 +73,45 @@ def test_serve_registry_subprocess(tmp_path: Path) -> None:
     assert not (tmp_path / "hashnation.db").exists()  # --db was used, not the default
 
 
+def test_worker_processes_serve_a_change_at_once(tmp_path: Path) -> None:
+    # Two uvicorn processes, each with its own cache of the public register: a licence
+    # granted by a third process shows in every answer that follows.
+    port = _free_port()
+    db = f"sqlite:///{tmp_path / 'registry.db'}"
+    command = [sys.executable, "-m", "hashnation.cli.main", "serve", "--db", db]
+    process = subprocess.Popen(
+        [*command, "--port", str(port), "--workers", "2"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_up(base, process)
+
+        def totals() -> set[int]:  # a new connection each time, to reach both workers
+            return {
+                int(httpx.get(f"{base}/api/v1/register", timeout=10.0).json()["total"])
+                for _ in range(30)
+            }
+
+        (before,) = totals()
+        staff = Principal.staff("officer")
+        with Registry(db) as registry:
+            (approved, *_) = registry.list_applications(staff, status="approved")
+            registry.act(staff, approved.id, "grant_licence")
+        assert totals() == {before + 1}
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            output, _ = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+    assert "2 worker processes" in output
+
+
 def test_prepare_registry_seeds_an_empty_registry_once(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'r.db'}"
     assert prepare_registry(db, seed=False) == []
@@ -86,7 +125,11 @@ def test_prepare_registry_seeds_an_empty_registry_once(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("args", "field"),
-    [(["--port", "0"], "--port"), (["--reserve-report", "no/such/file.json"], "--reserve-report")],
+    [
+        (["--port", "0"], "--port"),
+        (["--reserve-report", "no/such/file.json"], "--reserve-report"),
+        (["--workers", "0"], "--workers"),
+    ],
 )
 def test_serve_bad_options_write_nothing(
     args: list[str], field: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -9,6 +9,8 @@ tried at once. ``--no-registry`` serves the reserve and proof pages only.
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -86,14 +88,19 @@ def serve_command(
     ] = True,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Server processes (one per core is typical).")
+    ] = 1,
 ) -> None:
     """Serve the public pages, the registry API and pages, and the OpenAPI docs."""
     import uvicorn
 
-    from hashnation.web.app import WebSettings, create_app
+    from hashnation.web.app import SETTINGS_ENV, WebSettings, create_app
 
     if not 0 < port < 65536:
         raise InputError("--port", port, "a TCP port from 1 to 65535")
+    if not 1 <= workers <= 64:
+        raise InputError("--workers", workers, "a number of processes from 1 to 64")
     if reserve_report is not None and not reserve_report.exists():
         raise InputError("--reserve-report", str(reserve_report), "an existing file or folder")
     registry_db: str | None = None
@@ -105,7 +112,8 @@ def serve_command(
             typer.echo("seeded example data; demo API tokens (shown once):")
             for label, token in tokens:
                 typer.echo(f"  {label}: {token}")
-    app = create_app(WebSettings(reserve_report=reserve_report, registry_db=registry_db))
+    settings = WebSettings(reserve_report=reserve_report, registry_db=registry_db)
+    app = create_app(settings)  # built here too, so that a bad setting fails before serving
     base = f"http://{host}:{port}"
     typer.echo(f"serving on {base}/")
     if registry_db is not None:
@@ -114,4 +122,21 @@ def serve_command(
     if reserve_report is not None:
         typer.echo(f"  reserve page:    {base}/reserve/")
     typer.echo(f"  API docs:        {base}/docs")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+        return
+    os.environ[SETTINGS_ENV] = json.dumps(
+        {
+            "reserve_report": str(reserve_report) if reserve_report is not None else None,
+            "registry_db": registry_db,
+        }
+    )
+    typer.echo(f"  {workers} worker processes")
+    uvicorn.run(
+        "hashnation.web.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+    )

@@ -7,6 +7,8 @@ routers that have something to serve. ``hashnation serve`` runs it with uvicorn.
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +24,10 @@ from hashnation.errors import (
     TransitionError,
 )
 
-__all__ = ["WebSettings", "create_app", "error_status"]
+__all__ = ["SETTINGS_ENV", "WebSettings", "app_from_environment", "create_app", "error_status"]
+
+SETTINGS_ENV = "HASHNATION_WEB_SETTINGS"
+"""Environment variable holding :class:`WebSettings` as JSON for :func:`app_from_environment`."""
 
 _STATUS_OF: tuple[tuple[type[HashNationError], int], ...] = (
     (ReturnError, 422),
@@ -107,3 +112,25 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     for router in routers.all_routers(settings):
         app.include_router(router)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """Build the app from the settings in ``$HASHNATION_WEB_SETTINGS``.
+
+    ``hashnation serve --workers N`` runs N uvicorn processes; each builds its app
+    with this factory from the JSON object the command put in the environment
+    (``{"reserve_report": PATH or null, "registry_db": URL or null}``).
+
+    Returns
+    -------
+    FastAPI
+        The app, as :func:`create_app` builds it.
+    """
+    raw = json.loads(os.environ.get(SETTINGS_ENV) or "{}")
+    report = raw.get("reserve_report")
+    return create_app(
+        WebSettings(
+            reserve_report=Path(report) if report else None,
+            registry_db=raw.get("registry_db"),
+        )
+    )
