@@ -26,7 +26,7 @@ import hashlib
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import is_dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any, Final
@@ -40,6 +40,7 @@ from hashnation.store.hashchain import (
     GENESIS_HASH,
     ChainLink,
     canonical_hash,
+    entry_time,
     utc_timestamp,
     verify_chain,
 )
@@ -262,11 +263,7 @@ def append(
     action = _check_text("action", action, _MAX_ACTION)
     subject = _check_text("subject", subject, _MAX_SUBJECT)
     body = jsonable(dict(payload or {}))
-    when = datetime.now(UTC) if recorded_at is None else recorded_at
-    if not isinstance(when, datetime) or when.utcoffset() is None:
-        raise InputError("recorded_at", recorded_at, "a timezone-aware datetime")
-    # the stored and hashed time: UTC, to the microsecond (both back ends keep that)
-    when = when.astimezone(UTC)
+    when = entry_time(recorded_at)  # stored and hashed: UTC, to the microsecond
     lock(session)
     prev_hash = head(session)
     row = AuditEntry(

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import select
@@ -48,6 +48,7 @@ from hashnation.store.hashchain import (
     GENESIS_HASH,
     ChainLink,
     canonical_hash,
+    entry_time,
     utc_timestamp,
     verify_chain,
 )
@@ -248,10 +249,7 @@ def record(
         raise InputError("action", action, f"one of {', '.join(ACTIONS)}")
     actor = _check_text("actor", actor, _MAX_ACTOR_CHARS, empty_ok=False)
     note = _check_text("note", note, _MAX_NOTE_CHARS, empty_ok=True)
-    when = datetime.now(UTC) if recorded_at is None else recorded_at
-    if not isinstance(when, datetime) or when.utcoffset() is None:
-        raise InputError("recorded_at", recorded_at, "a timezone-aware datetime")
-    when = when.astimezone(UTC)
+    when = entry_time(recorded_at)
     head = session.scalar(
         select(CustodyApproval.entry_hash).order_by(CustodyApproval.id.desc()).limit(1)
     )

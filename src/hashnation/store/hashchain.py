@@ -20,11 +20,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from hashnation.errors import InputError
+
 __all__ = [
     "GENESIS_HASH",
     "ChainLink",
     "canonical_hash",
     "canonical_json",
+    "entry_time",
     "utc_timestamp",
     "verify_chain",
 ]
@@ -47,6 +50,30 @@ def utc_timestamp(moment: datetime) -> str:
         ``2026-11-24T09:30:00.123456+00:00``.
     """
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def entry_time(recorded_at: object) -> datetime:
+    """Return the time an entry is stored and hashed with: now or ``recorded_at``, in UTC.
+
+    Parameters
+    ----------
+    recorded_at
+        A timezone-aware datetime, or None for the current time.
+
+    Returns
+    -------
+    datetime
+        Timezone-aware, UTC.
+
+    Raises
+    ------
+    InputError
+        Field ``recorded_at``, if it is not a timezone-aware datetime.
+    """
+    when = datetime.now(UTC) if recorded_at is None else recorded_at
+    if not isinstance(when, datetime) or when.utcoffset() is None:
+        raise InputError("recorded_at", recorded_at, "a timezone-aware datetime")
+    return when.astimezone(UTC)
 
 
 def canonical_json(fields: Mapping[str, Any]) -> str:
