@@ -35,6 +35,7 @@ as a 4xx body unchanged.
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 
@@ -56,6 +57,8 @@ class InputError(HashNationError, ValueError):
     """
 
     def __init__(self, field: str, value: Any, expected: str) -> None:
+        if isinstance(value, Enum):  # 'draft', not <Status.DRAFT: 'draft'>
+            value = value.value
         self.field = field
         self.value = value
         self.expected = expected

@@ -19,6 +19,7 @@ from hashnation import __version__
 from hashnation.errors import (
     AccessError,
     HashNationError,
+    LogIntegrityError,
     NotFoundError,
     ReturnError,
     TransitionError,
@@ -34,6 +35,7 @@ _STATUS_OF: tuple[tuple[type[HashNationError], int], ...] = (
     (AccessError, 403),
     (NotFoundError, 404),
     (TransitionError, 409),
+    (LogIntegrityError, 409),
 )
 
 
@@ -50,7 +52,8 @@ def error_status(exc: HashNationError) -> int:
     int
         422 for a periodic return that breaks its rules, 403 for a caller who may not
         do this, 404 for what does not exist (or is another firm's), 409 for an action
-        the current status does not allow, 400 for any other bad input.
+        the current status does not allow or a hash-chained log that no longer
+        verifies, 400 for any other bad input.
     """
     for kind, status in _STATUS_OF:
         if isinstance(exc, kind):
