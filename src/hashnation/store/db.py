@@ -34,6 +34,7 @@ __all__ = [
     "DEFAULT_URL",
     "MIGRATIONS",
     "alembic_config",
+    "head_revision",
     "make_engine",
     "session_scope",
     "upgrade",
@@ -141,6 +142,21 @@ def alembic_config(url: str | URL | None = None) -> Config:
     # ConfigParser interpolates '%': escape it.
     config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
     return config
+
+
+def head_revision() -> str:
+    """Return the newest revision of the migrations shipped in the package.
+
+    Returns
+    -------
+    str
+        The revision id a database migrated to head records in ``alembic_version``.
+    """
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None  # the package ships migrations
+    return head
 
 
 def upgrade(url: str | URL | Engine | None = None, revision: str = "head") -> None:
