@@ -33,6 +33,7 @@ from hashnation.cli import (
     data,
     mining,
     por,
+    records,
     registry,
     reserve,
     risk,
@@ -61,6 +62,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(bitcoin.app, name="bitcoin")
 app.add_typer(por.app, name="por")
 app.add_typer(registry.app, name="registry")
+app.add_typer(records.app, name="records")
 
 
 def _show_version(value: bool) -> None:
