@@ -569,6 +569,7 @@ def test_openapi_documents_every_endpoint(db_url: str) -> None:
         (method, str(route.path))
         for route in iter_route_contexts(app.routes)
         if str(route.path).startswith(P + "/")
+        and not str(route.path).startswith((P + "/visa/", P + "/records"))  # other pillars
         for method in route.methods or ()
     }
     assert len(routes) >= 30 and routes >= PUBLIC_ENDPOINTS

@@ -39,6 +39,7 @@ from hashnation.cli import (
     risk,
     serve,
     transparency,
+    visa,
 )
 from hashnation.cli.errors import HashNationGroup
 
@@ -63,6 +64,7 @@ app.add_typer(bitcoin.app, name="bitcoin")
 app.add_typer(por.app, name="por")
 app.add_typer(registry.app, name="registry")
 app.add_typer(records.app, name="records")
+app.add_typer(visa.app, name="visa")
 
 
 def _show_version(value: bool) -> None:

@@ -245,6 +245,7 @@ class CustodyApproval(Base):
         )
 
 
-# The registry tables share this Base; importing them here keeps Base.metadata complete
-# for Alembic and for every caller that imports only this module.
+# The registry and visa tables share this Base; importing them here keeps Base.metadata
+# complete for Alembic and for every caller that imports only this module.
 from hashnation.store import registry_models as registry_models  # noqa: E402
+from hashnation.store import visa_models as visa_models  # noqa: E402

@@ -38,6 +38,14 @@ def all_routers(settings: WebSettings) -> list[APIRouter]:
         registry = Registry(settings.registry_db)
         found.append(api_router(registry))
         found.append(register_router(registry))
+
+        from hashnation.api.visa import visa_router
+        from hashnation.visa.service import VisaProgramme
+        from hashnation.web.visa import visa_page_router
+
+        programme = VisaProgramme(settings.registry_db)
+        found.append(visa_router(programme))
+        found.append(visa_page_router(programme))
     from hashnation.web.por import por_router
 
     found.append(por_router())
