@@ -34,6 +34,7 @@ from hashnation.cli import (
     mining,
     por,
     records,
+    records_registry,
     registry,
     reserve,
     risk,
@@ -64,6 +65,7 @@ app.add_typer(bitcoin.app, name="bitcoin")
 app.add_typer(por.app, name="por")
 app.add_typer(registry.app, name="registry")
 app.add_typer(records.app, name="records")
+app.add_typer(records_registry.app, name="public-records")
 app.add_typer(visa.app, name="visa")
 
 

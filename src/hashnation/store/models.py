@@ -245,7 +245,8 @@ class CustodyApproval(Base):
         )
 
 
-# The registry and visa tables share this Base; importing them here keeps Base.metadata
-# complete for Alembic and for every caller that imports only this module.
+# The registry, visa and records tables share this Base; importing them here keeps
+# Base.metadata complete for Alembic and for every caller that imports only this module.
+from hashnation.store import records_models as records_models  # noqa: E402
 from hashnation.store import registry_models as registry_models  # noqa: E402
 from hashnation.store import visa_models as visa_models  # noqa: E402

@@ -39,6 +39,11 @@ def all_routers(settings: WebSettings) -> list[APIRouter]:
         found.append(api_router(registry))
         found.append(register_router(registry))
 
+        from hashnation.records.service import RecordsRegistry
+        from hashnation.web.records import records_router
+
+        found.append(records_router(RecordsRegistry(registry.engine)))
+
         from hashnation.api.visa import visa_router
         from hashnation.visa.service import VisaProgramme
         from hashnation.web.visa import visa_page_router
