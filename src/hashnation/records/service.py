@@ -43,7 +43,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar
@@ -51,7 +50,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar
 from sqlalchemy import Engine, event, func, insert, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from hashnation.anchoring import (
     AnchorInputError,
@@ -81,8 +80,8 @@ from hashnation.records.types import (
     version_digest,
 )
 from hashnation.registry import audit
-from hashnation.store.db import make_engine
 from hashnation.store.records_models import PROOF_COLUMNS, RecordAnchorBatch, RecordVersion
+from hashnation.store.service import StoreService
 
 if TYPE_CHECKING:
     from hashnation.chain.headers import HeaderStore
@@ -329,7 +328,14 @@ def _new_row(
     }
 
 
-class RecordsRegistry:
+def _racing(exc: BaseException) -> bool:
+    """Tell a lost race on the audit log's head (retry) from a genuine error."""
+    if not isinstance(exc, IntegrityError | OperationalError):
+        return False
+    return "registry_audit" in str(exc.orig) or "locked" in str(exc.orig)
+
+
+class RecordsRegistry(StoreService):
     """The public records registry: add, correct, look up, anchor and verify records.
 
     Parameters
@@ -348,71 +354,14 @@ class RecordsRegistry:
         *,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self._owns_engine = not isinstance(bind, Engine)
-        self._engine: Engine = bind if isinstance(bind, Engine) else make_engine(bind)
-        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+        super().__init__(bind, clock=clock)
         event.listen(self._sessions, "before_flush", _refuse_edits)
-        self._clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
 
     # ------------------------------------------------------------ plumbing
 
-    @property
-    def engine(self) -> Engine:
-        """The engine every transaction runs on."""
-        return self._engine
-
-    def close(self) -> None:
-        """Dispose of the engine if it was made here (from a URL)."""
-        if self._owns_engine:
-            self._engine.dispose()
-
-    def __enter__(self) -> RecordsRegistry:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def now(self) -> datetime:
-        """Read the clock: the current time, timezone-aware UTC.
-
-        Raises
-        ------
-        InputError
-            If the clock returned a naive time.
-        """
-        moment = self._clock()
-        if not isinstance(moment, datetime) or moment.utcoffset() is None:
-            raise InputError("clock", moment, "a timezone-aware datetime")
-        return moment.astimezone(UTC)
-
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        session = self._sessions()
-        try:
-            yield session
-        finally:
-            session.close()
-
     def _write(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in one transaction with the audit log locked; retry lost races."""
-        for attempt in range(_RETRIES):
-            session = self._sessions()
-            try:
-                audit.lock(session)
-                result = work(session)
-                session.commit()
-                return result
-            except (IntegrityError, OperationalError) as exc:
-                session.rollback()
-                racing = "registry_audit" in str(exc.orig) or "locked" in str(exc.orig)
-                if not racing or attempt == _RETRIES - 1:
-                    raise
-            except BaseException:
-                session.rollback()
-                raise
-            finally:
-                session.close()
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._transaction(work, first=audit.lock, retry_if=_racing, attempts=_RETRIES)
 
     @staticmethod
     def _latest(session: Session, reference: str) -> RecordVersion:

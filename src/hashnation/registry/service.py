@@ -37,8 +37,7 @@ Typical use::
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -47,7 +46,7 @@ from typing import Any, Final, Literal, TypeVar, cast
 from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from hashnation.errors import (
@@ -105,7 +104,6 @@ from hashnation.registry.workflow import (
     parse_action,
     parse_status,
 )
-from hashnation.store.db import make_engine
 from hashnation.store.hashchain import canonical_hash
 from hashnation.store.registry_models import (
     ApiToken,
@@ -118,6 +116,7 @@ from hashnation.store.registry_models import (
     SandboxParticipant,
 )
 from hashnation.store.registry_models import Decision as DecisionRecord
+from hashnation.store.service import StoreService
 
 __all__ = ["DEFAULT_AUTHORITY", "PUBLIC_PRINCIPAL", "REVIEW_STATUSES", "Principal", "Registry"]
 
@@ -427,7 +426,7 @@ def _participant_view(
     )
 
 
-class Registry:
+class Registry(StoreService):
     """The regulator's registry: one object for firms, licences, returns and the register.
 
     Parameters
@@ -457,50 +456,10 @@ class Registry:
             raise InputError("country", country, "an ISO 3166-1 alpha-2 code (PK)")
         self.authority = _text("authority", authority, _MAX_NAME)
         self.country = country
-        self._owns_engine = not isinstance(bind, Engine)
-        self._engine: Engine = bind if isinstance(bind, Engine) else make_engine(bind)
-        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
-        self._clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        super().__init__(bind, clock=clock)
         self._public = VersionedCache()
 
     # ------------------------------------------------------------ plumbing
-
-    @property
-    def engine(self) -> Engine:
-        """The engine every transaction runs on."""
-        return self._engine
-
-    def close(self) -> None:
-        """Dispose of the engine if it was made here (from a URL)."""
-        if self._owns_engine:
-            self._engine.dispose()
-
-    def __enter__(self) -> Registry:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def now(self) -> datetime:
-        """Read the clock: the current time, timezone-aware UTC.
-
-        Raises
-        ------
-        InputError
-            If the clock returned a naive time.
-        """
-        moment = self._clock()
-        if not isinstance(moment, datetime) or moment.utcoffset() is None:
-            raise InputError("clock", moment, "a timezone-aware datetime")
-        return moment.astimezone(UTC)
-
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        session = self._sessions()
-        try:
-            yield session
-        finally:
-            session.close()  # rolls the read-only transaction back
 
     def _write(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in one transaction with the audit log locked; retry lost races.
@@ -510,24 +469,7 @@ class Registry:
         numbers computed from the table (licence sequences, return versions) cannot
         be taken twice.
         """
-        for attempt in range(_RETRIES):
-            session = self._sessions()
-            try:
-                audit.lock(session)
-                result = work(session)
-                session.commit()
-                return result
-            except (IntegrityError, OperationalError) as exc:
-                session.rollback()
-                if attempt + 1 < _RETRIES and _is_chain_race(exc):
-                    continue
-                raise
-            except BaseException:
-                session.rollback()
-                raise
-            finally:
-                session.close()
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._transaction(work, first=audit.lock, retry_if=_is_chain_race, attempts=_RETRIES)
 
     def _audit(
         self,

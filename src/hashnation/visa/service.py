@@ -37,8 +37,7 @@ Typical use::
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -46,7 +45,7 @@ from typing import Final, TypeVar
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import URL
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from hashnation.chain.base import ChainSource, check_transaction
 from hashnation.chain.headers import HeaderStore
@@ -68,8 +67,8 @@ from hashnation.reserve.custody import (
     spend_id,
 )
 from hashnation.reserve.descriptors import script_pubkey_from_address
-from hashnation.store.db import make_engine
 from hashnation.store.models import Account
+from hashnation.store.service import StoreService
 from hashnation.store.visa_models import (
     VisaApplication,
     VisaInvoice,
@@ -443,7 +442,7 @@ class _Found:
 # ---------------------------------------------------------------- service
 
 
-class VisaProgramme:
+class VisaProgramme(StoreService):
     """The investor-residency visa programme.
 
     Parameters
@@ -462,61 +461,13 @@ class VisaProgramme:
         *,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self._owns_engine = not isinstance(bind, Engine)
-        self._engine: Engine = bind if isinstance(bind, Engine) else make_engine(bind)
-        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
-        self._clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        super().__init__(bind, clock=clock)
 
     # ------------------------------------------------------------ plumbing
 
-    @property
-    def engine(self) -> Engine:
-        """The engine every transaction runs on."""
-        return self._engine
-
-    def close(self) -> None:
-        """Dispose of the engine if it was made here (from a URL)."""
-        if self._owns_engine:
-            self._engine.dispose()
-
-    def __enter__(self) -> VisaProgramme:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def now(self) -> datetime:
-        """Read the clock: the current time, timezone-aware UTC.
-
-        Raises
-        ------
-        InputError
-            If the clock returned a naive time.
-        """
-        moment = self._clock()
-        if not isinstance(moment, datetime) or moment.utcoffset() is None:
-            raise InputError("clock", moment, "a timezone-aware datetime")
-        return moment.astimezone(UTC)
-
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        session = self._sessions()
-        try:
-            yield session
-        finally:
-            session.close()
-
     def _write(self, work: Callable[[Session], T]) -> T:
-        session = self._sessions()
-        try:
-            result = work(session)
-            session.commit()
-            return result
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        """Run ``work`` in one transaction."""
+        return self._transaction(work)
 
     @staticmethod
     def _programme_row(session: Session, *, lock: bool) -> VisaProgrammeRow:
