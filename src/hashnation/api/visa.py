@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hashnation.api.auth import BEARER, unauthorized
 from hashnation.errors import AccessError
-from hashnation.registry.service import Principal
+from hashnation.registry.service import Principal, require_role
 from hashnation.visa.service import (
     ApplicationView,
     InvoiceView,
@@ -39,7 +39,6 @@ from hashnation.visa.service import (
     RefundView,
     StatusView,
     VisaProgramme,
-    require_staff,
 )
 
 __all__ = ["VISA_PREFIX", "visa_router"]
@@ -221,7 +220,7 @@ def visa_router(programme: VisaProgramme) -> APIRouter:
             principal = programme.authenticate(credentials.credentials)
         except AccessError as exc:
             raise unauthorized(str(exc), invalid_token=True) from None
-        require_staff(principal, "run the visa programme")
+        require_role(principal, ("staff",), "run the visa programme")
         return principal
 
     Staff = Annotated[Principal, Depends(staff)]  # noqa: N806 (a type alias)

@@ -118,7 +118,15 @@ from hashnation.store.registry_models import (
 from hashnation.store.registry_models import Decision as DecisionRecord
 from hashnation.store.service import StoreService
 
-__all__ = ["DEFAULT_AUTHORITY", "PUBLIC_PRINCIPAL", "REVIEW_STATUSES", "Principal", "Registry"]
+__all__ = [
+    "DEFAULT_AUTHORITY",
+    "PUBLIC_PRINCIPAL",
+    "REVIEW_STATUSES",
+    "Principal",
+    "Registry",
+    "clean_text",
+    "require_role",
+]
 
 DEFAULT_AUTHORITY: Final = "Pakistan Virtual Assets Regulatory Authority"
 """Competent authority named on the register when none is given."""
@@ -209,7 +217,23 @@ PUBLIC_PRINCIPAL: Final = Principal("public", None, "public")
 # ---------------------------------------------------------------- checks
 
 
-def _require(principal: Principal, roles: tuple[Role, ...], doing: str) -> None:
+def require_role(principal: Principal, roles: tuple[Role, ...], doing: str) -> None:
+    """Refuse a caller whose role is not among ``roles``.
+
+    Parameters
+    ----------
+    principal
+        The caller.
+    roles
+        Roles allowed.
+    doing
+        What the caller tries, for the message (``"file returns"``).
+
+    Raises
+    ------
+    AccessError
+        If ``principal`` is not a :class:`Principal` or its role is not allowed.
+    """
     if not isinstance(principal, Principal):
         raise AccessError(f"principal: got {type(principal).__name__}, expected a Principal")
     if principal.role not in roles:
@@ -218,7 +242,30 @@ def _require(principal: Principal, roles: tuple[Role, ...], doing: str) -> None:
         )
 
 
-def _text(field: str, value: object, maximum: int, *, empty_ok: bool = False) -> str:
+def clean_text(field: str, value: object, maximum: int, *, empty_ok: bool = False) -> str:
+    """Check a text field given by a caller and strip its surrounding spaces.
+
+    Parameters
+    ----------
+    field
+        Name of the field, for the message.
+    value
+        What was given.
+    maximum
+        Longest text accepted, after stripping [characters].
+    empty_ok
+        Whether empty (or all-space) text is accepted.
+
+    Returns
+    -------
+    str
+        The stripped text.
+
+    Raises
+    ------
+    InputError
+        If ``value`` is not text, is empty (unless allowed) or is too long.
+    """
     if not isinstance(value, str):
         raise InputError(field, type(value).__name__, f"text of at most {maximum} characters")
     cleaned = value.strip()
@@ -454,7 +501,7 @@ class Registry(StoreService):
     ) -> None:
         if not isinstance(country, str) or re.fullmatch(r"[A-Z]{2}", country) is None:
             raise InputError("country", country, "an ISO 3166-1 alpha-2 code (PK)")
-        self.authority = _text("authority", authority, _MAX_NAME)
+        self.authority = clean_text("authority", authority, _MAX_NAME)
         self.country = country
         super().__init__(bind, clock=clock)
         self._public = VersionedCache()
@@ -608,14 +655,16 @@ class Registry(StoreService):
         InputError
             For a malformed field, or a registration number or LEI already taken.
         """
-        _require(principal, ("staff",), "register firms")
-        name = _text("name", name, _MAX_NAME)
-        registration_number = _text("registration_number", registration_number, _MAX_REGISTRATION)
-        commercial_name = _text("commercial_name", commercial_name, _MAX_NAME, empty_ok=True)
-        address = _text("address", address, _MAX_ADDRESS, empty_ok=True)
-        website = _text("website", website, _MAX_WEBSITE, empty_ok=True)
+        require_role(principal, ("staff",), "register firms")
+        name = clean_text("name", name, _MAX_NAME)
+        registration_number = clean_text(
+            "registration_number", registration_number, _MAX_REGISTRATION
+        )
+        commercial_name = clean_text("commercial_name", commercial_name, _MAX_NAME, empty_ok=True)
+        address = clean_text("address", address, _MAX_ADDRESS, empty_ok=True)
+        website = clean_text("website", website, _MAX_WEBSITE, empty_ok=True)
         if lei is not None:
-            lei = _text("lei", lei, 20).upper()
+            lei = clean_text("lei", lei, 20).upper()
             if not _lei_valid(lei):
                 raise InputError("lei", lei, "an ISO 17442 LEI: 20 characters, valid check digits")
 
@@ -661,7 +710,7 @@ class Registry(StoreService):
         NotFoundError
             If there is no such firm (or it is another firm).
         """
-        _require(principal, ("staff", "firm"), "read firms")
+        require_role(principal, ("staff", "firm"), "read firms")
         with self._read() as session:
             return _firm_view(self._firm_row(session, principal, firm_id))
 
@@ -689,7 +738,7 @@ class Registry(StoreService):
         list of FirmView
             Ordered by name, then id.
         """
-        _require(principal, ("staff", "firm"), "list firms")
+        require_role(principal, ("staff", "firm"), "list firms")
         _page(limit, offset)
         stmt = select(Firm).order_by(Firm.name, Firm.id).offset(offset)
         if limit is not None:
@@ -749,7 +798,7 @@ class Registry(StoreService):
             Field ``licence_type``, ``documents`` (names the missing ones) or
             ``capital_usd`` (names the minimum).
         """
-        _require(principal, ("staff", "firm"), "open applications")
+        require_role(principal, ("staff", "firm"), "open applications")
         if principal.role == "firm" and firm_id != principal.firm_id:
             raise NotFoundError(f"firm_id: no firm {firm_id}")
         spec = licence_spec(licence_type)
@@ -891,7 +940,7 @@ class Registry(StoreService):
         InputError
             Field ``action``, ``reason`` or ``conditions``.
         """
-        _require(principal, ("staff", "firm"), "act on applications")
+        require_role(principal, ("staff", "firm"), "act on applications")
         chosen = parse_action(action)
         if principal.role == "firm" and chosen not in FIRM_ACTIONS:
             raise AccessError(
@@ -935,7 +984,7 @@ class Registry(StoreService):
         NotFoundError
             If there is no such application (or it is another firm's).
         """
-        _require(principal, ("staff", "firm"), "read applications")
+        require_role(principal, ("staff", "firm"), "read applications")
         with self._read() as session:
             row, firm_name = self._application_row(session, principal, application_id)
             return _application_view(row, firm_name)
@@ -973,7 +1022,7 @@ class Registry(StoreService):
         NotFoundError
             If a firm names another firm.
         """
-        _require(principal, ("staff", "firm"), "list applications")
+        require_role(principal, ("staff", "firm"), "list applications")
         stmt = (
             select(Application, Firm.name)
             .join(Firm, Application.firm_id == Firm.id)
@@ -1005,7 +1054,7 @@ class Registry(StoreService):
         AccessError
             If the caller is not staff.
         """
-        _require(principal, ("staff",), "read the review queue")
+        require_role(principal, ("staff",), "read the review queue")
         stmt = (
             select(Application, Firm.name)
             .join(Firm, Application.firm_id == Firm.id)
@@ -1025,7 +1074,7 @@ class Registry(StoreService):
         NotFoundError
             If there is no such application (or it is another firm's).
         """
-        _require(principal, ("staff", "firm"), "read decisions")
+        require_role(principal, ("staff", "firm"), "read decisions")
         with self._read() as session:
             row, _ = self._application_row(session, principal, application_id)
             stmt = (
@@ -1073,7 +1122,7 @@ class Registry(StoreService):
         ReturnError
             For the first field of the return that is wrong (nothing is stored).
         """
-        _require(principal, ("firm",), "file returns (only the licensed firm files)")
+        require_role(principal, ("firm",), "file returns (only the licensed firm files)")
 
         def licensed(session: Session) -> Application:
             row, _ = self._application_row(session, principal, application_id)
@@ -1196,7 +1245,7 @@ class Registry(StoreService):
         NotFoundError
             If a firm names another firm's licence or another firm.
         """
-        _require(principal, ("staff", "firm"), "read returns")
+        require_role(principal, ("staff", "firm"), "read returns")
         stmt = select(PeriodicReturnRecord).order_by(
             PeriodicReturnRecord.application_id,
             PeriodicReturnRecord.period_end,
@@ -1230,7 +1279,7 @@ class Registry(StoreService):
         NotFoundError
             If there is no such return (or it is another firm's).
         """
-        _require(principal, ("staff", "firm"), "read returns")
+        require_role(principal, ("staff", "firm"), "read returns")
         return_id = _id("return_id", return_id)
         with self._read() as session:
             row = session.get(PeriodicReturnRecord, return_id)
@@ -1263,7 +1312,7 @@ class Registry(StoreService):
         AccessError
             For the public.
         """
-        _require(principal, ("staff", "firm"), "read late filings")
+        require_role(principal, ("staff", "firm"), "read late filings")
         if not isinstance(as_of, date) or isinstance(as_of, datetime):
             raise InputError("as_of", as_of, "a date")
         licences = (
@@ -1366,7 +1415,7 @@ class Registry(StoreService):
         InputError
             Field ``kind``, ``reason``, ``fine_usd`` or ``breach_codes``.
         """
-        _require(principal, ("staff",), "take enforcement actions")
+        require_role(principal, ("staff",), "take enforcement actions")
 
         def work(session: Session) -> EnforcementView:
             row, _ = self._application_row(session, principal, application_id)
@@ -1437,7 +1486,7 @@ class Registry(StoreService):
         NotFoundError
             If a firm names another firm or another firm's licence.
         """
-        _require(principal, ("staff", "firm"), "read enforcement actions")
+        require_role(principal, ("staff", "firm"), "read enforcement actions")
         stmt = select(EnforcementRecord).order_by(EnforcementRecord.id)
         if principal.role == "firm":
             if firm_id is not None and firm_id != principal.firm_id:
@@ -1495,7 +1544,7 @@ class Registry(StoreService):
         InputError
             For a malformed field or a code already used.
         """
-        _require(principal, ("staff",), "create sandbox cohorts")
+        require_role(principal, ("staff",), "create sandbox cohorts")
         made = cohort(
             code,
             name,
@@ -1506,7 +1555,7 @@ class Registry(StoreService):
         )
         if len(made.code) > 30:
             raise InputError("code", code, "at most 30 characters")
-        _text("name", made.name, _MAX_NAME)
+        clean_text("name", made.name, _MAX_NAME)
 
         def work(session: Session) -> CohortView:
             if session.scalar(select(SandboxCohort.id).where(SandboxCohort.code == made.code)):
@@ -1540,7 +1589,7 @@ class Registry(StoreService):
         AccessError
             For the public.
         """
-        _require(principal, ("staff", "firm"), "read sandbox cohorts")
+        require_role(principal, ("staff", "firm"), "read sandbox cohorts")
         counts = (
             select(SandboxParticipant.cohort_id, func.count().label("n"))
             .group_by(SandboxParticipant.cohort_id)
@@ -1592,8 +1641,8 @@ class Registry(StoreService):
         InputError
             Field ``product``, ``admitted_on``, or ``firm_id`` when already admitted.
         """
-        _require(principal, ("staff",), "admit firms to the sandbox")
-        product = _text("product", product, _MAX_PRODUCT)
+        require_role(principal, ("staff",), "admit firms to the sandbox")
+        product = clean_text("product", product, _MAX_PRODUCT)
         cohort_id = _id("cohort_id", cohort_id)
 
         def work(session: Session) -> ParticipantView:
@@ -1693,7 +1742,7 @@ class Registry(StoreService):
         InputError
             Field ``customers``, ``volume_usd`` or ``as_of``.
         """
-        _require(principal, ("staff", "firm"), "report sandbox usage")
+        require_role(principal, ("staff", "firm"), "report sandbox usage")
 
         def work(session: Session) -> ParticipantView:
             row, cohort_row, firm_name = self._participant_row(session, principal, participant_id)
@@ -1773,7 +1822,7 @@ class Registry(StoreService):
         InputError
             Field ``decision``, ``reason`` or ``extend_days``.
         """
-        _require(principal, ("staff",), "decide sandbox exits")
+        require_role(principal, ("staff",), "decide sandbox exits")
 
         def work(session: Session) -> ParticipantView:
             row, cohort_row, firm_name = self._participant_row(session, principal, participant_id)
@@ -1831,7 +1880,7 @@ class Registry(StoreService):
         AccessError
             For the public.
         """
-        _require(principal, ("staff", "firm"), "read sandbox participants")
+        require_role(principal, ("staff", "firm"), "read sandbox participants")
         stmt = (
             select(SandboxParticipant, SandboxCohort, Firm.name)
             .join(SandboxCohort, SandboxParticipant.cohort_id == SandboxCohort.id)
@@ -1855,7 +1904,7 @@ class Registry(StoreService):
         NotFoundError
             If there is no such participant (or it is another firm's).
         """
-        _require(principal, ("staff", "firm"), "read sandbox participants")
+        require_role(principal, ("staff", "firm"), "read sandbox participants")
         with self._read() as session:
             return _participant_view(*self._participant_row(session, principal, participant_id))
 
@@ -2092,7 +2141,7 @@ class Registry(StoreService):
         InputError
             Field ``role``, ``firm_id`` or ``label``.
         """
-        _require(principal, ("staff",), "issue API tokens")
+        require_role(principal, ("staff",), "issue API tokens")
 
         def work(session: Session) -> str:
             if role == "firm":
@@ -2148,7 +2197,7 @@ class Registry(StoreService):
         NotFoundError
             If there is no such token.
         """
-        _require(principal, ("staff",), "revoke API tokens")
+        require_role(principal, ("staff",), "revoke API tokens")
         token_id = _id("token_id", token_id)
 
         def work(session: Session) -> TokenView:
@@ -2174,7 +2223,7 @@ class Registry(StoreService):
         AccessError
             If the caller is not staff.
         """
-        _require(principal, ("staff",), "list API tokens")
+        require_role(principal, ("staff",), "list API tokens")
         with self._read() as session:
             return _tokens.list_tokens(session, firm_id=firm_id)
 
@@ -2230,7 +2279,7 @@ class Registry(StoreService):
         AccessError
             If the caller is not staff.
         """
-        _require(principal, ("staff",), "read the audit log")
+        require_role(principal, ("staff",), "read the audit log")
         with self._read() as session:
             return audit.entries(session, subject=subject, limit=limit, offset=offset)
 

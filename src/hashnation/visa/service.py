@@ -51,14 +51,13 @@ from hashnation.chain.base import ChainSource, check_transaction
 from hashnation.chain.headers import HeaderStore
 from hashnation.chain.holdings import sync_headers, utxos_at
 from hashnation.errors import (
-    AccessError,
     ChainError,
     InputError,
     NotFoundError,
     TransitionError,
 )
 from hashnation.registry import tokens as _tokens
-from hashnation.registry.service import PUBLIC_PRINCIPAL, Principal
+from hashnation.registry.service import PUBLIC_PRINCIPAL, Principal, clean_text
 from hashnation.reserve import ledger
 from hashnation.reserve.custody import (
     SpendableUtxo,
@@ -95,7 +94,6 @@ __all__ = [
     "ScanResult",
     "StatusView",
     "VisaProgramme",
-    "require_staff",
 ]
 
 T = TypeVar("T")
@@ -360,12 +358,6 @@ class RefundView:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _text(field: str, value: object, maximum: int) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value.strip()) > maximum:
-        raise InputError(field, value, f"non-empty text of at most {maximum} characters")
-    return value.strip()
 
 
 def _application_view(row: VisaApplication) -> ApplicationView:
@@ -649,7 +641,7 @@ class VisaProgramme(StoreService):
         NotFoundError
             If the programme is not configured.
         """
-        name = _text("applicant_name", applicant_name, _MAX_NAME)
+        name = clean_text("applicant_name", applicant_name, _MAX_NAME)
         if not isinstance(nationality, str) or not (
             len(nationality) == 2 and nationality.isalpha() and nationality.isupper()
         ):
@@ -659,7 +651,7 @@ class VisaProgramme(StoreService):
             programme = self._programme_row(session, lock=True)
             address = None
             if refund_address is not None:
-                address = _text("refund_address", refund_address, 100)
+                address = clean_text("refund_address", refund_address, 100)
                 script_pubkey_from_address(address, network=programme.network)  # type: ignore[arg-type]
             now = self.now()
             reference = "HV-" + "".join(
@@ -1230,22 +1222,3 @@ class VisaProgramme(StoreService):
         with self._read() as session:
             view = _tokens.find(session, token)
         return Principal(view.role, view.firm_id, view.label)
-
-
-def require_staff(principal: Principal, doing: str) -> None:
-    """Refuse anyone but the programme's staff.
-
-    Parameters
-    ----------
-    principal
-        The caller.
-    doing
-        What they try, for the message.
-
-    Raises
-    ------
-    AccessError
-        If the caller is not staff.
-    """
-    if principal.role != "staff":
-        raise AccessError(f"role: {principal.role!r} may not {doing}; expected staff")
