@@ -95,6 +95,9 @@ white-space:nowrap}
 .status-licensed{background:#e3f3e6;color:#0b4a1e}
 .status-suspended,.status-revocation_appealed{background:#fff4d6;color:#6a4a00}
 .status-revoked,.status-revocation_upheld{background:#fdecee;color:#6d0a19}
+form.lookup{background:#f4f6f8;padding:12px 14px;margin:14px 0}
+form.lookup input{min-width:16em}
+.address{font-family:monospace;word-break:break-all}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px}
 dl.facts dt{font-weight:600}
 dl.facts dd{margin:0}
@@ -222,6 +225,8 @@ def rows_table(
 def _nav(current: str, staff_name: str | None) -> str:
     links = [
         ("/register/", "Public register", "register"),
+        ("/records/", "Public records", "records"),
+        ("/visa/", "Visa status", "visa"),
         ("/staff/queue", "Staff: review queue", "staff"),
     ]
     parts = []
@@ -250,7 +255,8 @@ def page_html(
     body
         HTML of the page's content.
     section
-        ``register`` or ``staff``: the navigation link marked current.
+        ``register``, ``records``, ``visa`` or ``staff``: the navigation link marked
+        current.
     lead
         Plain-text paragraph under the heading (escaped here), or empty for none.
     staff_name

@@ -8,24 +8,23 @@ outcome (accepted, partial, overpaid, refunded as a duplicate, late or expired).
 personal (name, nationality) is shown: the reference is all the page needs.
 
 Pages are rendered on the server with every value HTML-escaped, carry no script, and
-their Content-Security-Policy allows only their own style sheet (by hash).
+share the register's page layout, style sheet and Content-Security-Policy
+(:mod:`hashnation.web.register`); status pages are not cached.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Final
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from hashnation.errors import InputError, NotFoundError
-from hashnation.mining.htmlkit import BASE_CSS, escape
+from hashnation.mining.htmlkit import escape
 from hashnation.visa.rules import Outcome
 from hashnation.visa.service import InvoiceView, StatusView, VisaProgramme
+from hashnation.web.register import CONTENT_SECURITY_POLICY, html_response, page_html, when
 
 __all__ = [
     "CONTENT_SECURITY_POLICY",
@@ -55,40 +54,6 @@ _STATUS_WORDS: Final[Mapping[str, str]] = {
     "refused": "refused",
 }
 
-_PAGE_CSS = """
-form.lookup{background:#f4f6f8;padding:12px 14px;margin:14px 0}
-form.lookup input{font:inherit;padding:4px 6px;min-width:16em}
-form.lookup button{font:inherit;padding:4px 10px}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px}
-dl.facts dt{font-weight:600}
-dl.facts dd{margin:0}
-.address{font-family:monospace;word-break:break-all}
-.error{background:#fdecee;border-left:4px solid #a40e26;padding:8px 12px;color:#6d0a19}
-.status{display:inline-block;padding:0 6px;border-radius:3px;background:#eef1f4}
-"""
-
-_STYLE: Final = BASE_CSS + _PAGE_CSS
-
-
-def _csp_hash(source: str) -> str:
-    digest = hashlib.sha256(source.encode("utf-8")).digest()
-    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
-
-
-CONTENT_SECURITY_POLICY: Final = (
-    f"default-src 'none'; style-src {_csp_hash(_STYLE)}; img-src data:; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
-"""No script; only the page's own style sheet; the lookup form goes to this site only."""
-
-_HEADERS: Final[Mapping[str, str]] = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
-
 
 def format_btc(amount_sat: int) -> str:
     """Write an amount in BTC with 8 decimals (``0.01000000 BTC``).
@@ -106,30 +71,6 @@ def format_btc(amount_sat: int) -> str:
     sign = "-" if amount_sat < 0 else ""
     whole, frac = divmod(abs(amount_sat), 100_000_000)
     return f"{sign}{whole}.{frac:08d} BTC"
-
-
-def _when(moment: datetime | None) -> str:
-    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _page(title: str, body: str) -> str:
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)}</title>
-<link rel="icon" href="data:,">
-<style>{_STYLE}</style>
-</head>
-<body>
-<main>
-<h1>{escape(title)}</h1>
-{body}
-</main>
-</body>
-</html>
-"""
 
 
 def _form(reference: str = "") -> str:
@@ -159,7 +100,9 @@ def lookup_page(error: str = "", reference: str = "") -> str:
     """
     message = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
     lead = "<p>Enter the reference you were given when you applied.</p>"
-    return _page("Investor visa: application status", lead + message + _form(reference))
+    return page_html(
+        "Investor visa: application status", lead + message + _form(reference), section="visa"
+    )
 
 
 def _invoice_html(invoice: InvoiceView, number: int) -> str:
@@ -184,7 +127,7 @@ def _invoice_html(invoice: InvoiceView, number: int) -> str:
         ("Amount due", f"{format_btc(invoice.amount_sat)} ({invoice.amount_sat:,} sat)"),
         ("Pay to", invoice.address),
         ("Payment URI", invoice.uri),
-        ("Valid until", _when(invoice.expires_at)),
+        ("Valid until", when(invoice.expires_at)),
         ("Confirmations required", str(invoice.confirmations_required)),
         ("Received", f"{format_btc(invoice.received_sat)}"),
         ("Still due", f"{format_btc(invoice.shortfall_sat)}"),
@@ -220,7 +163,7 @@ def status_page(view: StatusView) -> str:
         f'<dt>Status</dt><dd><span class="status" id="status">'
         f"{escape(_STATUS_WORDS.get(app.status, app.status))}</span></dd>"
         f"<dt>KYC checks</dt><dd>{escape(app.kyc_status)}</dd>"
-        f"<dt>Since</dt><dd>{escape(_when(app.status_since))}</dd>"
+        f"<dt>Since</dt><dd>{escape(when(app.status_since))}</dd>"
         "</dl>"
     )
     invoices = "".join(
@@ -228,11 +171,11 @@ def status_page(view: StatusView) -> str:
     )
     if not view.invoices:
         invoices = "<p>No invoice yet: it is issued once the KYC checks are cleared.</p>"
-    return _page(f"Investor visa {app.reference}", facts + invoices + _form())
+    return page_html(f"Investor visa {app.reference}", facts + invoices + _form(), section="visa")
 
 
 def _respond(html: str, status_code: int = 200) -> HTMLResponse:
-    return HTMLResponse(html, status_code=status_code, headers=dict(_HEADERS))
+    return html_response(html, status_code=status_code, headers={"Cache-Control": "no-store"})
 
 
 def visa_page_router(programme: VisaProgramme) -> APIRouter:
