@@ -118,7 +118,7 @@ def _licence(db: str) -> int:
     out = _ok(["act", "1", "approve", "--condition", "monthly proof of reserves", "--db", db])
     assert "is approved" in out and "conditions: monthly proof of reserves" in out
     out = _ok(["act", "1", "grant_licence", "--db", db])
-    assert "is licensed, licence VA-EXC-0001" in out
+    assert "is licensed, licence PVARA-EXC-0001" in out  # the default (Pakistan) pack's prefix
     assert "review queue: 0 waiting" in _ok(["queue", "--db", db])
     return 1
 

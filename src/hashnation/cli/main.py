@@ -16,6 +16,8 @@ Run ``hashnation --help``; each pillar is a sub-command group::
     hashnation registry init --db sqlite:///hashnation.db
     hashnation registry queue
     hashnation serve --reserve-report out/r/report.json
+    hashnation country list
+    hashnation --country el-salvador mining run --out out/el-salvador
 
 Errors a user can fix print ``error: <message>`` on one line to stderr and exit
 with code 2 (see :mod:`hashnation.cli.errors`).
@@ -30,6 +32,7 @@ import typer
 import hashnation
 from hashnation.cli import (
     bitcoin,
+    country,
     data,
     mining,
     por,
@@ -67,6 +70,7 @@ app.add_typer(registry.app, name="registry")
 app.add_typer(records.app, name="records")
 app.add_typer(records_registry.app, name="public-records")
 app.add_typer(visa.app, name="visa")
+app.add_typer(country.app, name="country")
 
 
 def _show_version(value: bool) -> None:
@@ -86,8 +90,19 @@ def root(
             help="Show the version and exit.",
         ),
     ] = False,
+    country_name: Annotated[
+        str | None,
+        typer.Option(
+            "--country",
+            envvar=country.COUNTRY_ENV,
+            help="Country pack: a name (pakistan, el-salvador, argentina, turkey, or one "
+            "in $HASHNATION_COUNTRY_PATH) or a pack folder. Default: pakistan.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """HashNation: open tools for a national Bitcoin programme."""
+    country.select(country_name)
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from rich.text import Text
 
 from hashnation.cli.console import err_console, out_console
 from hashnation.cli.errors import HashNationGroup
-from hashnation.errors import DataError, ScenarioError
+from hashnation.errors import DataError, InputError, ScenarioError
 from hashnation.mining.scenario import Scenario, load_scenario
 
 if TYPE_CHECKING:
@@ -42,22 +42,51 @@ app = typer.Typer(
 )
 
 ScenarioArg = Annotated[
-    Path,
+    Path | None,
     typer.Argument(
-        metavar="SCENARIO.toml",
-        help="Scenario file (TOML); see the examples/ folder.",
+        metavar="[SCENARIO.toml]",
+        help="Scenario file (TOML); the country pack's scenario when omitted "
+        "(hashnation --country X ...).",
         show_default=False,
     ),
 ]
 
 
-def load_checked(path: Path) -> Scenario:
+def scenario_path(path: Path | None) -> Path:
+    """Return the scenario file given, or the selected country pack's.
+
+    Parameters
+    ----------
+    path
+        The SCENARIO.toml argument, or None when omitted.
+
+    Returns
+    -------
+    Path
+        The file to load.
+
+    Raises
+    ------
+    InputError
+        If no file is given and the pack has no scenario.
+    """
+    if path is not None:
+        return path
+    from hashnation.cli.country import selected_pack
+
+    pack = selected_pack()
+    if pack.scenario_file is None:
+        raise InputError("SCENARIO.toml", None, f"a scenario file (the {pack.slug} pack has none)")
+    return pack.scenario_file
+
+
+def load_checked(path: Path | None) -> Scenario:
     """Load a scenario and check that its catalogue ASIC models exist.
 
     Parameters
     ----------
     path
-        Scenario TOML file.
+        Scenario TOML file; the selected country pack's when None.
 
     Returns
     -------
@@ -72,7 +101,7 @@ def load_checked(path: Path) -> Scenario:
     """
     from hashnation.data.loaders import asic_spec
 
-    scenario = load_scenario(path)
+    scenario = load_scenario(scenario_path(path))
     for i, item in enumerate(scenario.fleet.mix):
         if item.hashrate_ths is not None:
             continue  # a custom machine, specified in the file
@@ -83,7 +112,7 @@ def load_checked(path: Path) -> Scenario:
     return scenario
 
 
-def _run_with_progress(spec: Scenario) -> MiningResults:
+def run_with_progress(spec: Scenario) -> MiningResults:
     """Run every step, showing a progress bar on stderr when it is a terminal."""
     from hashnation.mining.program import MiningProgram
 
@@ -130,7 +159,8 @@ def _summary_table(results: MiningResults) -> Table:
 
 @app.command("run")
 def run_command(
-    scenario: ScenarioArg,
+    scenario: ScenarioArg = None,
+    *,
     out: Annotated[
         Path,
         typer.Option(
@@ -149,13 +179,14 @@ def run_command(
     ] = True,
 ) -> None:
     """Run a scenario and write report.html, summary.json and the tables to --out."""
+    scenario = scenario_path(scenario)
     from hashnation.mining.outputs import check_out_dir, write_outputs
     from hashnation.mining.report import subsidy_verdict, timezone_for
 
     spec = load_checked(scenario)
     check_out_dir(out)
     started = time.perf_counter()
-    results = _run_with_progress(spec)
+    results = run_with_progress(spec)
     err = err_console()
     with ExitStack() as stack:
         if err.is_terminal:
@@ -164,7 +195,7 @@ def run_command(
             results,
             out,
             hourly_csv=hourly_csv,
-            timezone=timezone_for(spec.scenario.country),
+            timezone=spec.scenario.timezone or timezone_for(spec.scenario.country),
             scenario_file=scenario.name,
         )
     elapsed = time.perf_counter() - started
@@ -181,8 +212,9 @@ def run_command(
 
 
 @app.command("validate")
-def validate_command(scenario: ScenarioArg) -> None:
+def validate_command(scenario: ScenarioArg = None) -> None:
     """Check a scenario file without running it; print OK when it is valid."""
+    scenario = scenario_path(scenario)
     spec = load_checked(scenario)
     meta = spec.scenario
     models = ", ".join(f"{m.model} ({m.share:g})" for m in spec.fleet.mix)

@@ -215,10 +215,12 @@ def open_registry(db: str) -> Iterator[Registry]:
         Field ``--db``: not a URL, a SQLite file that does not exist, a server that
         cannot be reached, or a database without the registry schema.
     """
-    from hashnation.registry.service import Registry
+    from hashnation.cli.country import selected_pack
+    from hashnation.countries.services import pack_registry
 
+    pack = selected_pack()
     _check_database(db)
-    with Registry(db) as registry:
+    with pack_registry(pack, db) as registry:
         yield registry
 
 
@@ -399,9 +401,10 @@ def apply_command(
     principal = _principal(actor, as_firm)
     capital = _usd(capital_usd, "--capital-usd")
     documents = _documents(document or [])
-    if all_documents:
-        documents = [*documents, *licence_spec(licence_type).required_documents]
     with open_registry(db) as registry:
+        if all_documents:
+            spec = licence_spec(licence_type, registry.licences)
+            documents = [*documents, *spec.required_documents]
         view = registry.open_application(
             principal, firm_id, licence_type, documents=documents, capital_usd=capital
         )

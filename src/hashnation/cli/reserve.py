@@ -132,6 +132,28 @@ ReserveFile = Annotated[
 ]
 
 
+PackReserveFile = Annotated[
+    Path | None,
+    typer.Argument(
+        metavar="[RESERVE.json]",
+        help="Reserve file; the country pack's when omitted (hashnation --country X ...).",
+        show_default=False,
+    ),
+]
+
+
+def _pack_reserve_file(path: Path | None) -> Path:
+    """Return the reserve file given, or the selected country pack's."""
+    if path is not None:
+        return path
+    from hashnation.cli.country import selected_pack
+
+    pack = selected_pack()
+    if pack.reserve_file is None:
+        raise InputError("RESERVE.json", None, f"a reserve file (the {pack.slug} pack has none)")
+    return pack.reserve_file
+
+
 def _load_reserve(path: Path, *, missing_ok: bool = False) -> object:
     from hashnation.reserve.descriptors import ReserveDescriptors
 
@@ -172,11 +194,11 @@ def descriptor_add(
 
 
 @descriptor_app.command("list")
-def descriptor_list(reserve_file: ReserveFile) -> None:
+def descriptor_list(reserve_file: PackReserveFile = None) -> None:
     """List the reserve's descriptors with their kind and network."""
     from hashnation.reserve.descriptors import ReserveDescriptors
 
-    reserve = _load_reserve(reserve_file)
+    reserve = _load_reserve(_pack_reserve_file(reserve_file))
     assert isinstance(reserve, ReserveDescriptors)
     for label, desc in reserve.items():  # tab-separated, for scripts
         typer.echo(f"{label}\t{desc.kind}\t{desc.network}\t{desc.normalized}")
@@ -184,7 +206,8 @@ def descriptor_list(reserve_file: ReserveFile) -> None:
 
 @app.command("addresses")
 def addresses_command(
-    reserve_file: ReserveFile,
+    reserve_file: PackReserveFile = None,
+    *,
     label: Annotated[str, typer.Option("--label", help="Descriptor label.")],
     count: Annotated[int, typer.Option("--count", help="How many addresses.")] = 20,
     start: Annotated[int, typer.Option("--start", help="First index.")] = 0,
@@ -193,7 +216,7 @@ def addresses_command(
     """Derive addresses of one descriptor (index, address, scriptPubKey)."""
     from hashnation.reserve.descriptors import ReserveDescriptors, derive_addresses
 
-    reserve = _load_reserve(reserve_file)
+    reserve = _load_reserve(_pack_reserve_file(reserve_file))
     assert isinstance(reserve, ReserveDescriptors)
     if label not in reserve:
         raise InputError(

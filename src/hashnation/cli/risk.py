@@ -87,7 +87,8 @@ def _floats(text: str, option: str) -> list[float]:
 
 @app.command("risk")
 def risk_command(
-    scenario: ScenarioArg,
+    scenario: ScenarioArg = None,
+    *,
     out: OutOption,
     paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths.")] = 10_000,
     seed: SeedOption = 1,
@@ -179,7 +180,8 @@ def risk_command(
 
 @app.command("sweep")
 def sweep_command(
-    scenario: ScenarioArg,
+    scenario: ScenarioArg = None,
+    *,
     out: OutOption,
     mw: Annotated[str, typer.Option("--mw", help="Site sizes, e.g. 500,1000,2000 [MW].")],
     tariff_pkr: Annotated[

@@ -104,13 +104,21 @@ def report_command(
     height: Annotated[int, typer.Option("--height", help="Report height H.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.", show_default=False)],
     reserve_file: Annotated[
-        Path | None, typer.Option("--reserve", help="Reserve file: its descriptors are scanned.")
+        Path | None,
+        typer.Option(
+            "--reserve",
+            help="Reserve file: its descriptors are scanned (the country pack's when neither "
+            "--reserve nor --address is given).",
+        ),
     ] = None,
     address: Annotated[
         list[str] | None,
         typer.Option("--address", help="A published address or scriptPubKey hex (repeat)."),
     ] = None,
-    name: Annotated[str, typer.Option("--name", help="Name of the reserve.")] = "Reserve",
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Name of the reserve (the country pack's by default)."),
+    ] = None,
     esplora: EsploraOption = None,
     bitcoind: BitcoindOption = None,
     electrum: ElectrumOption = None,
@@ -151,6 +159,13 @@ def report_command(
     console = out_console()
     watched: list[WatchedScript] = []
     descriptors: dict[str, str] = {}
+    if reserve_file is None and not address:
+        from hashnation.cli.country import selected_pack
+
+        pack = selected_pack()
+        reserve_file = pack.reserve_file
+        name = name or pack.reserve_name
+    name = name or "Reserve"
     if reserve_file is not None:
         reserve = _load_reserve(reserve_file)
         assert isinstance(reserve, ReserveDescriptors)

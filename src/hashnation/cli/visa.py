@@ -133,10 +133,21 @@ def status_json(view: StatusView) -> dict[str, Any]:
 
 @app.command("configure")
 def configure_command(
-    descriptor: Annotated[str, typer.Argument(help="Watch-only descriptor ending /<0;1>/*.")],
+    descriptor: Annotated[
+        str | None,
+        typer.Argument(
+            help="Watch-only descriptor ending /<0;1>/*; the country pack's when omitted.",
+            show_default=False,
+        ),
+    ] = None,
     price_usd_per_btc: Annotated[
-        str, typer.Option("--price-usd-per-btc", help="Stated price [USD/BTC].")
-    ],
+        str | None,
+        typer.Option(
+            "--price-usd-per-btc",
+            help="Stated price [USD/BTC]; the country pack's when omitted.",
+            show_default=False,
+        ),
+    ] = None,
     amount_sat: Annotated[
         int | None, typer.Option("--amount-sat", help="Fee per visa [sat].", show_default=False)
     ] = None,
@@ -145,30 +156,62 @@ def configure_command(
         typer.Option("--amount-usd", help="Fee per visa [USD] at the price.", show_default=False),
     ] = None,
     validity_hours: Annotated[
-        int, typer.Option("--validity-hours", help="Invoice validity [h].")
-    ] = 72,
+        int | None, typer.Option("--validity-hours", help="Invoice validity [h] (pack's, else 72).")
+    ] = None,
     confirmations: Annotated[
-        int, typer.Option("--confirmations", help="Confirmations required [blocks].")
-    ] = 3,
+        int | None, typer.Option("--confirmations", help="Confirmations required (pack's, else 3).")
+    ] = None,
     yearly_quota: Annotated[
-        int, typer.Option("--yearly-quota", help="Visas per calendar year.")
-    ] = 1_000,
+        int | None,
+        typer.Option("--yearly-quota", help="Visas per calendar year (pack's, else 1000)."),
+    ] = None,
     tolerance_sat: Annotated[
-        int, typer.Option("--tolerance-sat", help="Shortfall accepted / excess kept [sat].")
-    ] = 0,
+        int | None,
+        typer.Option(
+            "--tolerance-sat", help="Shortfall accepted / excess kept [sat] (pack's, else 0)."
+        ),
+    ] = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
-    """Set the programme's descriptor and terms."""
+    """Set the programme's descriptor and terms (defaults: the country pack's visa terms)."""
+    from hashnation.cli.country import selected_pack
     from hashnation.visa.rules import VisaRules
 
+    pack = selected_pack()
+    terms = pack.visa
+    descriptor = descriptor or (terms.descriptor if terms else None)
+    if descriptor is None:
+        raise InputError(
+            "DESCRIPTOR", None, f"a watch-only descriptor (the {pack.slug} pack names none)"
+        )
+    price = _decimal("--price-usd-per-btc", price_usd_per_btc)
+    if price is None and terms is not None:
+        price = terms.price_usd_per_btc
+    if price is None:
+        raise InputError(
+            "--price-usd-per-btc",
+            None,
+            f"a price [USD/BTC] (the {pack.slug} pack has no visa terms)",
+        )
+    usd = _decimal("--amount-usd", amount_usd)
+    if amount_sat is None and usd is None and terms is not None:
+        usd = terms.amount_usd
+
+    def pick(given: int | None, packed: int | None, default: int) -> int:
+        return given if given is not None else packed if packed is not None else default
+
     rules = VisaRules(
-        price_usd_per_btc=_decimal("--price-usd-per-btc", price_usd_per_btc) or Decimal(0),
+        price_usd_per_btc=price,
         amount_sat=amount_sat,
-        amount_usd=_decimal("--amount-usd", amount_usd),
-        invoice_validity_hours=validity_hours,
-        confirmations_required=confirmations,
-        yearly_quota=yearly_quota,
-        tolerance_sat=tolerance_sat,
+        amount_usd=usd,
+        invoice_validity_hours=pick(
+            validity_hours, terms.invoice_validity_hours if terms else None, 72
+        ),
+        confirmations_required=pick(
+            confirmations, terms.confirmations_required if terms else None, 3
+        ),
+        yearly_quota=pick(yearly_quota, terms.yearly_quota if terms else None, 1_000),
+        tolerance_sat=pick(tolerance_sat, terms.tolerance_sat if terms else None, 0),
     )
     with _programme(db) as programme:
         view = programme.configure(descriptor, rules)

@@ -12,6 +12,7 @@ import tomllib
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -30,8 +31,21 @@ class ScenarioMeta(_Model):
 
     name: str
     country: str = "pakistan"
+    timezone: str | None = Field(
+        default=None, description="IANA zone of local hours; by country when omitted"
+    )
     start: datetime = Field(description="First hour, tz-aware ISO 8601 [UTC]")
     years: Annotated[int, Field(ge=1, le=30)] = 10
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: name too long
+                raise ValueError("an IANA time zone such as Asia/Karachi") from None
+        return value
 
     @field_validator("start")
     @classmethod

@@ -25,10 +25,12 @@ __all__ = [
     "LICENCE_SPECS",
     "LicenceSpec",
     "LicenceType",
+    "Specs",
     "check_application",
     "licence_number",
     "licence_spec",
     "missing_documents",
+    "rules_for",
 ]
 
 
@@ -170,17 +172,23 @@ LICENCE_SPECS: Mapping[LicenceType, LicenceSpec] = MappingProxyType(
 )
 
 
-def _choices() -> str:
-    return "one of " + ", ".join(t.value for t in LicenceType)
+Specs = Mapping[LicenceType, LicenceSpec]
+"""The licence types a regulator grants and its rules for each (a country pack's)."""
 
 
-def licence_spec(value: LicenceType | str) -> LicenceSpec:
+def _choices(specs: Specs) -> str:
+    return "one of " + ", ".join(t.value for t in specs)
+
+
+def licence_spec(value: LicenceType | str, specs: Specs = LICENCE_SPECS) -> LicenceSpec:
     """Look up the spec of a licence type.
 
     Parameters
     ----------
     value
         A :class:`LicenceType` or its value (``exchange``).
+    specs
+        The regulator's licence types (default: every type, with the default rules).
 
     Returns
     -------
@@ -190,15 +198,47 @@ def licence_spec(value: LicenceType | str) -> LicenceSpec:
     Raises
     ------
     InputError
-        If ``value`` names no licence type (field ``licence_type``).
+        If ``value`` names no licence type the regulator grants (field ``licence_type``).
     """
     try:
-        return LICENCE_SPECS[LicenceType(value)]
+        return specs[LicenceType(value)]
+    except (ValueError, KeyError):
+        raise InputError("licence_type", value, _choices(specs)) from None
+
+
+def rules_for(licence_type: LicenceType | str, specs: Specs = LICENCE_SPECS) -> LicenceSpec:
+    """Look up a licence type's rules, falling back to the defaults for a type not granted.
+
+    A licence granted under a type the regulator no longer offers keeps the default
+    rules, so that the registry can still read and supervise it.
+
+    Parameters
+    ----------
+    licence_type
+        The type, as stored (a :class:`LicenceType` or its value).
+    specs
+        The regulator's licence types.
+
+    Returns
+    -------
+    LicenceSpec
+        The regulator's rules for the type, or the default ones.
+
+    Raises
+    ------
+    InputError
+        If ``licence_type`` is no licence type at all.
+    """
+    try:
+        kind = LicenceType(licence_type)
     except ValueError:
-        raise InputError("licence_type", value, _choices()) from None
+        raise InputError("licence_type", licence_type, _choices(LICENCE_SPECS)) from None
+    return specs.get(kind) or LICENCE_SPECS[kind]
 
 
-def missing_documents(licence_type: LicenceType | str, provided: Iterable[str]) -> list[str]:
+def missing_documents(
+    licence_type: LicenceType | str, provided: Iterable[str], specs: Specs = LICENCE_SPECS
+) -> list[str]:
     """List the required documents not among those provided.
 
     Parameters
@@ -207,6 +247,8 @@ def missing_documents(licence_type: LicenceType | str, provided: Iterable[str]) 
         The licence type applied for.
     provided
         Names of the documents given (surrounding spaces ignored).
+    specs
+        The regulator's licence types.
 
     Returns
     -------
@@ -214,11 +256,14 @@ def missing_documents(licence_type: LicenceType | str, provided: Iterable[str]) 
         The missing ones, in the spec's order (empty when complete).
     """
     given = {name.strip() for name in provided}
-    return [d for d in licence_spec(licence_type).required_documents if d not in given]
+    return [d for d in rules_for(licence_type, specs).required_documents if d not in given]
 
 
 def check_application(
-    licence_type: LicenceType | str, documents: Iterable[str], capital_usd: Decimal
+    licence_type: LicenceType | str,
+    documents: Iterable[str],
+    capital_usd: Decimal,
+    specs: Specs = LICENCE_SPECS,
 ) -> None:
     """Refuse an application that lacks a document or enough capital.
 
@@ -230,6 +275,8 @@ def check_application(
         Names of the documents given.
     capital_usd
         The applicant's paid-up capital [USD].
+    specs
+        The regulator's licence types.
 
     Raises
     ------
@@ -237,9 +284,9 @@ def check_application(
         Field ``documents`` naming the missing documents, or ``capital_usd``
         naming the minimum.
     """
-    spec = licence_spec(licence_type)
+    spec = licence_spec(licence_type, specs)
     given = sorted({d.strip() for d in documents})
-    missing = missing_documents(spec.type, given)
+    missing = missing_documents(spec.type, given, specs)
     if missing:
         raise InputError(
             "documents", given, f"every required document (missing: {', '.join(missing)})"
@@ -254,7 +301,12 @@ def check_application(
         )
 
 
-def licence_number(licence_type: LicenceType | str, sequence: int, prefix: str = "VA") -> str:
+def licence_number(
+    licence_type: LicenceType | str,
+    sequence: int,
+    prefix: str = "VA",
+    specs: Specs = LICENCE_SPECS,
+) -> str:
     """Format the public number of a licence (``VA-EXC-0007``).
 
     Parameters
@@ -265,6 +317,8 @@ def licence_number(licence_type: LicenceType | str, sequence: int, prefix: str =
         The licence's sequence number, >= 1 (at least four digits are written).
     prefix
         The authority's prefix (letters and digits).
+    specs
+        The regulator's licence types (for the type's code).
 
     Returns
     -------
@@ -276,7 +330,7 @@ def licence_number(licence_type: LicenceType | str, sequence: int, prefix: str =
     InputError
         If ``sequence`` is not a positive integer or ``prefix`` is not alphanumeric.
     """
-    spec = licence_spec(licence_type)
+    spec = licence_spec(licence_type, specs)
     if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 1:
         raise InputError("sequence", sequence, "an integer >= 1")
     if not prefix or not (prefix.isascii() and prefix.isalnum()):

@@ -24,7 +24,7 @@ from functools import partial
 from typing import Any
 
 from hashnation.errors import RegistryError
-from hashnation.registry.licences import LICENCE_SPECS, LicenceType
+from hashnation.registry.licences import LicenceSpec, LicenceType
 from hashnation.registry.schedule import due_on, reporting_periods
 from hashnation.registry.service import Principal, Registry
 
@@ -120,19 +120,27 @@ class _Timeline:
             step()
 
 
-def _documents(licence_type: LicenceType) -> list[str]:
-    return list(LICENCE_SPECS[licence_type].required_documents)
+def _substitute(
+    registry: Registry, wanted: LicenceType, avoid: LicenceType | None
+) -> LicenceType | None:
+    """Pick the example's licence type if the regulator grants it, else another it grants.
 
-
-def _capital(licence_type: LicenceType, factor: str = "2.5") -> Decimal:
-    return LICENCE_SPECS[licence_type].min_capital_usd * Decimal(factor)
+    ``avoid`` is the firm's main licence type (a firm applies once per type); None is
+    returned when the regulator grants no other type.
+    """
+    if wanted in registry.licences and wanted is not avoid:
+        return wanted
+    for kind in registry.licences:
+        if kind is not avoid:
+            return kind
+    return None
 
 
 def _return_payload(
-    licence_type: LicenceType, start: date, end: date, n: int, k: int, *, breach: bool = False
+    spec: LicenceSpec, start: date, end: date, n: int, k: int, *, breach: bool = False
 ) -> dict[str, Any]:
     """Make a plausible return: figures grow with the period number ``k`` of firm ``n``."""
-    spec = LICENCE_SPECS[licence_type]
+    licence_type = spec.type
     customers = 1_000 * (n + 1) + 150 * k
     received = 3 + (n + k) % 5
     payload: dict[str, Any] = {
@@ -222,7 +230,15 @@ def seed_example(registry: Registry, *, as_of: date | None = None) -> dict[str, 
         authority=registry.authority,
         country=registry.country,
         clock=lambda: line.now,
+        licences=registry.licences,
+        licence_prefix=registry.licence_prefix,
     )
+    # The example book uses every licence type; a regulator that grants fewer gets
+    # the same story told with the types it grants.
+    main_type = {
+        n: _substitute(registry, example.licence_type, None) or example.licence_type
+        for n, example in enumerate(EXAMPLE_FIRMS)
+    }
     staff = Principal.staff("licensing-officer")
     firm_ids: dict[int, int] = {}
     apps: dict[str, int] = {}
@@ -252,25 +268,28 @@ def seed_example(registry: Registry, *, as_of: date | None = None) -> dict[str, 
         firm_ids[n] = firm.id
 
     def open_app(key: str, n: int, licence_type: LicenceType) -> None:
+        spec = book.spec_of(licence_type)
         view = book.open_application(
             firm_principal(n),
             firm_ids[n],
             licence_type,
-            documents=_documents(licence_type),
-            capital_usd=_capital(licence_type),
+            documents=list(spec.required_documents),
+            capital_usd=spec.min_capital_usd * Decimal("2.5"),
         )
         apps[key] = view.id
 
     def act(
         key: str, who: str, action: str, reason: str = "", conditions: tuple[str, ...] = ()
     ) -> None:
+        if key not in apps:  # an extra application the regulator's types left out
+            return
         n = int(key.split(":")[0])
         principal = firm_principal(n) if who == "firm" else staff
         book.act(principal, apps[key], action, reason=reason, conditions=conditions)
 
-    for n, example in enumerate(EXAMPLE_FIRMS):
+    for n in range(len(EXAMPLE_FIRMS)):
         line.at(day(n // 6, n), partial(register, n))
-        line.at(day(2 + n // 6, n), partial(open_app, f"{n}:main", n, example.licence_type))
+        line.at(day(2 + n // 6, n), partial(open_app, f"{n}:main", n, main_type[n]))
 
     # Main applications that become licences: submit, review, approve, grant.
     licensed = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
@@ -324,7 +343,9 @@ def seed_example(registry: Registry, *, as_of: date | None = None) -> dict[str, 
         "4:exchange": (4, LicenceType.EXCHANGE),  # draft
     }
     for key, (n, licence_type) in extra.items():
-        line.at(day(120, n), partial(open_app, key, n, licence_type))
+        kind = _substitute(registry, licence_type, main_type[n])
+        if kind is not None:
+            line.at(day(120, n), partial(open_app, key, n, kind))
     for key in ("0:broker", "1:advisor", "2:stablecoin", "3:exchange", "5:advisor", "9:broker"):
         line.at(day(125), partial(act, key, "firm", "submit"))
     for key in ("0:broker", "1:advisor", "2:stablecoin", "3:exchange", "5:advisor"):
@@ -358,16 +379,15 @@ def seed_example(registry: Registry, *, as_of: date | None = None) -> dict[str, 
     stops = {5: 200, 6: 170, 7: 160, 8: 150, 9: 180}  # suspended/revoked/surrendered: stop filing
 
     def file(n: int, start_day: date, end_day_: date, k: int, breach: bool) -> None:
-        licence_type = EXAMPLE_FIRMS[n].licence_type
+        licence_type = main_type[n]
         book.file_return(
             firm_principal(n),
             apps[f"{n}:main"],
-            _return_payload(licence_type, start_day, end_day_, n, k, breach=breach),
+            _return_payload(book.spec_of(licence_type), start_day, end_day_, n, k, breach=breach),
         )
 
     for n in licensed:
-        licence_type = EXAMPLE_FIRMS[n].licence_type
-        spec = LICENCE_SPECS[licence_type]
+        spec = book.spec_of(main_type[n])
         granted = (start + timedelta(days=26 + n)).date()
         stop = start + timedelta(days=stops.get(n, 10_000))
         for k, (p_start, p_end) in enumerate(
@@ -451,11 +471,11 @@ def seed_example(registry: Registry, *, as_of: date | None = None) -> dict[str, 
     line.at(day(180), lambda: act("9:main", "firm", "surrender"))  # surrendered
 
     # The stablecoin issuer's breaching return draws a warning once filed.
-    stablecoin = LICENCE_SPECS[LicenceType.STABLECOIN_ISSUER]
+    stablecoin = book.spec_of(main_type[3])
     breach_periods = reporting_periods(
         stablecoin.return_frequency, (start + timedelta(days=29)).date(), end_day
     )
-    if len(breach_periods) > 2:
+    if main_type[3] is LicenceType.STABLECOIN_ISSUER and len(breach_periods) > 2:
         warned = datetime.combine(due_on(breach_periods[2][1], stablecoin), time(15, 0), UTC)
         if warned <= end:
             line.at(

@@ -62,10 +62,14 @@ from hashnation.registry.breaches import Breach, Severity
 from hashnation.registry.cache import VersionedCache
 from hashnation.registry.enforcement import EnforcementKind, enforcement_action, licence_action
 from hashnation.registry.licences import (
+    LICENCE_SPECS,
+    LicenceSpec,
     LicenceType,
+    Specs,
     check_application,
     licence_number,
     licence_spec,
+    rules_for,
 )
 from hashnation.registry.register import SERVICES, RegisterRow
 from hashnation.registry.returns import parse_return, return_breaches
@@ -489,6 +493,11 @@ class Registry(StoreService):
     clock
         Returns the current time (timezone-aware); ``datetime.now(UTC)`` by
         default. Decisions, filings and audit entries are stamped with it.
+    licences
+        The licence types this regulator grants and its rules for each (a country
+        pack's); by default every type with the illustrative default rules.
+    licence_prefix
+        Prefix of the licence numbers granted (``VA`` gives ``VA-EXC-0001``).
     """
 
     def __init__(
@@ -498,13 +507,39 @@ class Registry(StoreService):
         authority: str = DEFAULT_AUTHORITY,
         country: str = "PK",
         clock: Callable[[], datetime] | None = None,
+        licences: Specs = LICENCE_SPECS,
+        licence_prefix: str = "VA",
     ) -> None:
         if not isinstance(country, str) or re.fullmatch(r"[A-Z]{2}", country) is None:
             raise InputError("country", country, "an ISO 3166-1 alpha-2 code (PK)")
+        if not licences:
+            raise InputError("licences", dict(licences), "at least one licence type")
+        if not licence_prefix or not (licence_prefix.isascii() and licence_prefix.isalnum()):
+            raise InputError("licence_prefix", licence_prefix, "ASCII letters and digits")
         self.authority = clean_text("authority", authority, _MAX_NAME)
         self.country = country
+        self.licences = licences
+        self.licence_prefix = licence_prefix
         super().__init__(bind, clock=clock)
         self._public = VersionedCache()
+
+    def spec_of(self, licence_type: LicenceType | str) -> LicenceSpec:
+        """Look up the rules for a licence type held in the registry.
+
+        A type the regulator no longer offers (a licence granted before the rules
+        changed) keeps the default rules, so that it can still be read and supervised.
+
+        Parameters
+        ----------
+        licence_type
+            The type, as stored.
+
+        Returns
+        -------
+        LicenceSpec
+            The regulator's rules for it.
+        """
+        return rules_for(licence_type, self.licences)
 
     # ------------------------------------------------------------ plumbing
 
@@ -801,12 +836,12 @@ class Registry(StoreService):
         require_role(principal, ("staff", "firm"), "open applications")
         if principal.role == "firm" and firm_id != principal.firm_id:
             raise NotFoundError(f"firm_id: no firm {firm_id}")
-        spec = licence_spec(licence_type)
+        spec = licence_spec(licence_type, self.licences)
         if isinstance(documents, str) or not all(isinstance(d, str) for d in documents):
             raise InputError("documents", documents, "a list of document names")
         provided = list(dict.fromkeys(d.strip() for d in documents if d.strip()))
         capital = _decimal("capital_usd", capital_usd)
-        check_application(spec.type, provided, capital)
+        check_application(spec.type, provided, capital, self.licences)
 
         def work(session: Session) -> ApplicationView:
             firm = self._firm_row(session, principal, firm_id)
@@ -878,7 +913,10 @@ class Registry(StoreService):
             )
             sequence = (last or 0) + 1
             row.licence_sequence = sequence
-            row.licence_number = licence_number(row.licence_type, sequence)
+            kind = LicenceType(row.licence_type)
+            row.licence_number = licence_number(
+                kind, sequence, self.licence_prefix, {kind: self.spec_of(kind)}
+            )
             row.authorised_on = now.date()
         record = DecisionRecord(
             application_id=row.id,
@@ -1037,7 +1075,8 @@ class Registry(StoreService):
         if status is not None:
             stmt = stmt.where(Application.status == parse_status(status).value)
         if licence_type is not None:
-            stmt = stmt.where(Application.licence_type == licence_spec(licence_type).type.value)
+            kind = licence_spec(licence_type, self.licences).type
+            stmt = stmt.where(Application.licence_type == kind.value)
         with self._read() as session:
             return [_application_view(row, name) for row, name in session.execute(stmt)]
 
@@ -1137,7 +1176,7 @@ class Registry(StoreService):
         # Validate before the write transaction: parsing and breach checks are pure,
         # and writers queue on the audit lock for as long as their transaction lasts.
         with self._read() as session:
-            spec = licence_spec(licensed(session).licence_type)
+            spec = self.spec_of(licensed(session).licence_type)
         ret = parse_return(payload, licence_type=spec.type)
         found = return_breaches(ret, spec)
         body = ret.model_dump(mode="json")
@@ -1343,7 +1382,7 @@ class Registry(StoreService):
         for row, firm_name in rows:
             if row.authorised_on is None:
                 continue
-            spec = licence_spec(row.licence_type)
+            spec = self.spec_of(row.licence_type)
             calendar = filing_calendar(spec, row.authorised_on, first_filed.get(row.id, {}), as_of)
             for item in calendar:
                 if item.state not in ("late", "filed_late"):
@@ -1924,7 +1963,7 @@ class Registry(StoreService):
         else:
             stmt = stmt.where(Application.status.in_(_PUBLIC_VALUES))
         if licence_type is not None and str(licence_type).strip():
-            spec = licence_spec(str(licence_type).strip().lower())
+            spec = licence_spec(str(licence_type).strip().lower(), self.licences)
             stmt = stmt.where(Application.licence_type == spec.type.value)
         needle = (query or "").strip().lower()
         if needle:

@@ -75,10 +75,55 @@ class WebSettings:
         Database URL of the virtual-asset regulator's registry (migrated to head);
         its API (``/api/v1/...``), public register and staff pages are served.
         ``None`` serves neither.
+    country
+        The country pack whose public portal is served at ``/``: a pack name
+        (``pakistan``) or the folder of a pack (see :mod:`hashnation.countries`).
+        ``None`` serves the default pack's portal.
+    mining_report
+        A folder written by ``hashnation mining run`` (its ``summary.json`` and
+        ``annual.json``): the portal's mining dashboard. ``None`` shows how to make one.
+    rate_limit_per_minute
+        Requests a client address may make to the public (unauthenticated) pages and
+        endpoints per minute before it is answered 429; 0 turns the limit off.
+    cors_origins
+        Origins allowed to read the public JSON endpoints from a browser script; empty
+        (the default) sends no CORS headers, so only same-origin pages can.
     """
 
     reserve_report: Path | None = None
     registry_db: str | None = None
+    country: str | None = None
+    mining_report: Path | None = None
+    rate_limit_per_minute: int = 600
+    cors_origins: tuple[str, ...] = ()
+
+    def to_environment(self) -> str:
+        """Write the settings as the JSON object :func:`app_from_environment` reads."""
+        return json.dumps(
+            {
+                "reserve_report": str(self.reserve_report) if self.reserve_report else None,
+                "registry_db": self.registry_db,
+                "country": self.country,
+                "mining_report": str(self.mining_report) if self.mining_report else None,
+                "rate_limit_per_minute": self.rate_limit_per_minute,
+                "cors_origins": list(self.cors_origins),
+            }
+        )
+
+    @classmethod
+    def from_environment(cls, text: str) -> WebSettings:
+        """Read the JSON object written by :meth:`to_environment`."""
+        raw = json.loads(text or "{}")
+        report = raw.get("reserve_report")
+        mining = raw.get("mining_report")
+        return cls(
+            reserve_report=Path(report) if report else None,
+            registry_db=raw.get("registry_db"),
+            country=raw.get("country"),
+            mining_report=Path(mining) if mining else None,
+            rate_limit_per_minute=int(raw.get("rate_limit_per_minute", 600)),
+            cors_origins=tuple(raw.get("cors_origins") or ()),
+        )
 
 
 def create_app(settings: WebSettings | None = None) -> FastAPI:
@@ -122,18 +167,11 @@ def app_from_environment() -> FastAPI:
 
     ``hashnation serve --workers N`` runs N uvicorn processes; each builds its app
     with this factory from the JSON object the command put in the environment
-    (``{"reserve_report": PATH or null, "registry_db": URL or null}``).
+    (:meth:`WebSettings.to_environment`).
 
     Returns
     -------
     FastAPI
         The app, as :func:`create_app` builds it.
     """
-    raw = json.loads(os.environ.get(SETTINGS_ENV) or "{}")
-    report = raw.get("reserve_report")
-    return create_app(
-        WebSettings(
-            reserve_report=Path(report) if report else None,
-            registry_db=raw.get("registry_db"),
-        )
-    )
+    return create_app(WebSettings.from_environment(os.environ.get(SETTINGS_ENV) or "{}"))
