@@ -384,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
             log = (work / "serve.log").open("wb")
             server = subprocess.Popen(
                 [sys.executable, "-m", "hashnation.cli.main", "serve", "--db", url,
-                 "--no-seed", "--port", str(port), "--workers", str(args.workers)],
+                 "--no-seed", "--no-mining", "--port", str(port), "--workers", str(args.workers),
+                 "--rate-limit-per-minute", "0"],
                 cwd=work,
                 stdout=log,
                 stderr=subprocess.STDOUT,

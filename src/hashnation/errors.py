@@ -30,7 +30,9 @@ from :class:`ValueError`, so generic code can still catch them as such.
 
 Every message names the field, the value received and what was expected, so
 that the CLI can print it on one line (exit code 2) and the API can return it
-as a 4xx body unchanged.
+as a 4xx body unchanged. No message ever repeats a private key: a value holding
+one is written "a private key (not shown)", and any key left in a message's text
+is replaced (:mod:`hashnation.redaction`).
 """
 
 from __future__ import annotations
@@ -38,9 +40,18 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
+from hashnation.redaction import PRIVATE_KEY_NOT_SHOWN, redact, shown_value
+
 
 class HashNationError(Exception):
-    """Root of every error HashNation raises on purpose."""
+    """Root of every error HashNation raises on purpose.
+
+    Text arguments (the message) are passed through :func:`hashnation.redaction.redact`,
+    so that no private key pasted by a user is ever repeated by an error.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 class InputError(HashNationError, ValueError):
@@ -54,15 +65,22 @@ class InputError(HashNationError, ValueError):
         The value received.
     expected
         What would have been accepted, in words (``a number >= 0 [MW]``).
+
+    A value holding private key material is never kept nor shown: ``value`` becomes
+    :data:`~hashnation.redaction.PRIVATE_KEY_NOT_SHOWN` and the message says
+    ``got a private key (not shown)``.
     """
 
     def __init__(self, field: str, value: Any, expected: str) -> None:
         if isinstance(value, Enum):  # 'draft', not <Status.DRAFT: 'draft'>
             value = value.value
+        shown = shown_value(value)
+        if shown == PRIVATE_KEY_NOT_SHOWN:
+            value = PRIVATE_KEY_NOT_SHOWN
         self.field = field
         self.value = value
         self.expected = expected
-        super().__init__(f"{field}: got {value!r}, expected {expected}")
+        super().__init__(f"{field}: got {shown}, expected {expected}")
 
 
 class ScenarioError(InputError):

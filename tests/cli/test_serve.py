@@ -41,11 +41,14 @@ def _wait_up(base: str, process: subprocess.Popen[str], timeout_s: float = 60.0)
     raise AssertionError(f"server not up within {timeout_s} s")
 
 
+SERVE = [sys.executable, "-m", "hashnation.cli.main", "serve"]
+
+
 def test_serve_registry_subprocess(tmp_path: Path) -> None:
     port = _free_port()
     db = f"sqlite:///{tmp_path / 'registry.db'}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "hashnation.cli.main", "serve", "--db", db, "--port", str(port)],
+        [*SERVE, "--db", db, "--port", str(port), "--no-mining"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -78,7 +81,7 @@ def test_worker_processes_serve_a_change_at_once(tmp_path: Path) -> None:
     # granted by a third process shows in every answer that follows.
     port = _free_port()
     db = f"sqlite:///{tmp_path / 'registry.db'}"
-    command = [sys.executable, "-m", "hashnation.cli.main", "serve", "--db", db]
+    command = [*SERVE, "--db", db, "--no-mining"]
     process = subprocess.Popen(
         [*command, "--port", str(port), "--workers", "2"],
         cwd=tmp_path,

@@ -29,13 +29,14 @@ broken audit log answers ``409`` with the first entry that does not verify.
 # No ``from __future__ import annotations`` here: FastAPI reads the routes'
 # annotations at run time, and they name the closure's dependency (``Caller``).
 import json
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Annotated, Any, Final, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 
 from hashnation.api.auth import authenticated_dependency
 from hashnation.api.schemas import (
@@ -67,6 +68,7 @@ from hashnation.api.schemas import (
     TokenIn,
     TokenOut,
     UsageIn,
+    ValidationErrorOut,
     periodic_return_schema,
 )
 from hashnation.errors import AuditLogError, InputError, ReturnError
@@ -86,8 +88,22 @@ PUBLIC_SECURITY: Final[dict[str, Any]] = {"security": []}
 
 M = TypeVar("M", bound=BaseModel)
 
+_ISO_DAY: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: object) -> object:
+    """Let only ``YYYY-MM-DD`` text through (pydantic would read ``0`` as 1970-01-01)."""
+    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+        raise ValueError("expected a day as YYYY-MM-DD")
+    return value
+
+
+IsoDay = Annotated[date, BeforeValidator(_iso_day)]
+"""A day given in a query string: ``YYYY-MM-DD`` only."""
+
 _MAX_REGISTER_PAGE: Final = 200
 _MAX_PAGE: Final = 1_000
+_MAX_OFFSET: Final = 2**31 - 1
 
 _WHY: Final[Mapping[int, str]] = {
     400: "Bad input: the field, the value given and what was expected.",
@@ -98,13 +114,26 @@ _WHY: Final[Mapping[int, str]] = {
     403: "The caller's role may not do this.",
     404: "No such resource, or another firm's (the two cannot be told apart).",
     409: "The action is not allowed in the resource's current status.",
-    422: "The periodic return breaks its schema or rules: the first field at fault.",
+    422: (
+        "The periodic return breaks its schema or rules: the first field at fault; or the "
+        "request has the wrong shape (FastAPI's list of validation errors)."
+    ),
 }
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for the error codes a route may answer."""
-    return {code: {"model": ErrorOut, "description": _WHY[code]} for code in codes}
+    """OpenAPI ``responses`` for the error codes a route may answer.
+
+    A ``422`` is either the registry's one line or, for a request of the wrong shape
+    (a path id that is not a number), FastAPI's list of validation errors.
+    """
+    return {
+        code: {
+            "model": ErrorOut | ValidationErrorOut if code == 422 else ErrorOut,
+            "description": _WHY[code],
+        }
+        for code in codes
+    }
 
 
 _READ = _errors(400, 401, 403)
@@ -121,7 +150,7 @@ async def _raw_json(request: Request) -> Any:
     body = await request.body()
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         shown = body[:40].decode("utf-8", "replace")
         raise ReturnError("return", shown, "a JSON object of the return's fields") from None
 
@@ -181,7 +210,7 @@ def api_router(registry: Registry) -> APIRouter:
             Status | None, Query(description="A register status (licensed, suspended, ...).")
         ] = None,
         limit: Annotated[int, Query(ge=1, le=_MAX_REGISTER_PAGE)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=_MAX_OFFSET)] = 0,
     ) -> RegisterPage:
         """Licences on the public register (public statuses only), by entity name."""
         kind = None if licence_type is None else licence_type.value
@@ -268,7 +297,7 @@ def api_router(registry: Registry) -> APIRouter:
         principal: Caller,
         q: Annotated[str | None, Query(max_length=200)] = None,
         limit: Annotated[int, Query(ge=1, le=_MAX_PAGE)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=_MAX_OFFSET)] = 0,
     ) -> list[FirmOut]:
         """Firms by name (staff: all; a firm: itself)."""
         return _rows(registry.list_firms(principal, query=q, limit=limit, offset=offset), FirmOut)
@@ -426,7 +455,9 @@ def api_router(registry: Registry) -> APIRouter:
     )
     def late_filings(
         principal: Caller,
-        as_of: Annotated[date | None, Query(description="Day to draw up (today).")] = None,
+        as_of: Annotated[
+            IsoDay | None, Query(description="Day to draw up, YYYY-MM-DD (today).")
+        ] = None,
     ) -> list[LateFilingOut]:
         """List returns due and not filed, or filed late, as of a day (staff: all; a firm: own)."""
         day = as_of if as_of is not None else registry.now().date()
@@ -646,7 +677,7 @@ def api_router(registry: Registry) -> APIRouter:
             str | None, Query(max_length=100, description="Only this subject (application:12).")
         ] = None,
         limit: Annotated[int, Query(ge=1, le=_MAX_PAGE)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=_MAX_OFFSET)] = 0,
     ) -> AuditPage:
         """Audit log entries, newest first (staff)."""
         views = registry.audit_log(principal, subject=subject, limit=limit, offset=offset)

@@ -58,6 +58,7 @@ __all__ = [
     "TokenIn",
     "TokenOut",
     "UsageIn",
+    "ValidationErrorOut",
     "periodic_return_schema",
 ]
 
@@ -83,6 +84,19 @@ class ErrorOut(BaseModel):
     """
 
     detail: str
+
+
+class ValidationErrorOut(BaseModel):
+    """A request of the wrong shape, refused before any rule is checked (FastAPI's 422).
+
+    Attributes
+    ----------
+    detail
+        One object per error: ``loc`` (where: ``["path", "application_id"]``), ``msg``,
+        ``type`` and the ``input`` received (a private key is never repeated).
+    """
+
+    detail: list[dict[str, Any]]
 
 
 class AuditBrokenOut(ErrorOut):

@@ -30,6 +30,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
 from hashnation.api.auth import BEARER, unauthorized
+from hashnation.api.schemas import ErrorOut
 from hashnation.errors import AccessError
 from hashnation.registry.service import Principal, require_role
 from hashnation.visa.service import (
@@ -47,6 +48,22 @@ VISA_PREFIX: Final = "/api/v1/visa"
 """Prefix of every route of the visa API."""
 
 _PUBLIC: Final[dict[str, Any]] = {"security": []}
+
+_WHY: Final[dict[int, str]] = {
+    400: "Bad input: the field, the value given and what was expected.",
+    401: "No token, or a token that is malformed, unknown or revoked.",
+    403: "The token is not a staff token.",
+    404: "No such application (or no programme).",
+    409: "A step the application's status (or the year's quota) does not allow.",
+}
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the error codes a route may answer."""
+    return {code: {"model": ErrorOut, "description": _WHY[code]} for code in codes}
+
+
+_STAFF_STEP: Final = _errors(400, 401, 403, 404, 409)
 
 
 class _Out(BaseModel):
@@ -229,17 +246,23 @@ def visa_router(programme: VisaProgramme) -> APIRouter:
         "/applications/{reference}",
         summary="An application's status (public, by reference)",
         openapi_extra=_PUBLIC,
+        responses=_errors(400, 404),
     )
     def application_status(reference: str) -> VisaStatusOut:
         """Invoices, payments with confirmations and outcomes, and refunds."""
         return _status(programme.status(reference))
 
-    @router.get("/applications", summary="List applications (staff)")
+    @router.get("/applications", summary="List applications (staff)", responses=_STAFF_STEP)
     def list_applications(_: Staff, status: str | None = None) -> list[VisaApplicationOut]:
         """Applications, oldest first."""
         return [_application(v) for v in programme.list_applications(status=status)]
 
-    @router.post("/applications", status_code=201, summary="Open an application (staff)")
+    @router.post(
+        "/applications",
+        status_code=201,
+        summary="Open an application (staff)",
+        responses=_STAFF_STEP,
+    )
     def apply(body: VisaApplyIn, _: Staff) -> VisaApplicationOut:
         """Open an application with KYC pending."""
         return _application(
@@ -250,24 +273,35 @@ def visa_router(programme: VisaProgramme) -> APIRouter:
             )
         )
 
-    @router.post("/applications/{reference}/kyc", summary="Record KYC (staff)")
+    @router.post(
+        "/applications/{reference}/kyc", summary="Record KYC (staff)", responses=_STAFF_STEP
+    )
     def kyc(reference: str, body: VisaKycIn, _: Staff) -> VisaApplicationOut:
         """Set the KYC status: pending, cleared or rejected."""
         return _application(programme.set_kyc(reference, body.status))
 
     @router.post(
-        "/applications/{reference}/invoice", status_code=201, summary="Issue an invoice (staff)"
+        "/applications/{reference}/invoice",
+        status_code=201,
+        summary="Issue an invoice (staff)",
+        responses=_STAFF_STEP,
     )
     def invoice(reference: str, _: Staff) -> VisaInvoiceOut:
         """Issue the BTC invoice (KYC must be cleared)."""
         return _invoice(programme.issue_invoice(reference))
 
-    @router.post("/applications/{reference}/approve", summary="Approve (staff)")
+    @router.post(
+        "/applications/{reference}/approve", summary="Approve (staff)", responses=_STAFF_STEP
+    )
     def approve(reference: str, _: Staff) -> VisaApplicationOut:
         """Approve a paid application within the year's quota."""
         return _application(programme.approve(reference))
 
-    @router.post("/applications/{reference}/refunds", summary="Build refund PSBTs (staff)")
+    @router.post(
+        "/applications/{reference}/refunds",
+        summary="Build refund PSBTs (staff)",
+        responses=_STAFF_STEP,
+    )
     def refunds(reference: str, body: VisaRefundIn, _: Staff) -> list[VisaRefundOut]:
         """Build an unsigned PSBT for every payment owed back and not yet refunded."""
         return [

@@ -281,7 +281,14 @@ nav a{margin-right:14px}
 
 
 def html_page(
-    title: str, subtitle: str, nav: str, lead: str, body: str, *, extra_css: str = ""
+    title: str,
+    subtitle: str,
+    nav: str,
+    lead: str,
+    body: str,
+    *,
+    extra_css: str = "",
+    plotly: bool = True,
 ) -> str:
     """Assemble a complete report page that loads Plotly from its own folder.
 
@@ -299,13 +306,16 @@ def html_page(
         HTML of the sections after the lead paragraph.
     extra_css
         Style rules of this page, added after :data:`BASE_CSS`.
+    plotly
+        Load :data:`PLOTLY_JS_FILE` (about 4.8 MB); False for a page without figures.
 
     Returns
     -------
     str
         A complete HTML document (UTF-8) with one ``<script>`` loading
-        :data:`PLOTLY_JS_FILE`.
+        :data:`PLOTLY_JS_FILE`, or none without ``plotly``.
     """
+    script = f'<script src="{PLOTLY_JS_FILE}"></script>\n' if plotly else ""
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -313,8 +323,7 @@ def html_page(
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title>
 <link rel="icon" href="data:,">
-<script src="{PLOTLY_JS_FILE}"></script>
-<style>{BASE_CSS}{extra_css}</style>
+{script}<style>{BASE_CSS}{extra_css}</style>
 </head>
 <body>
 <main>

@@ -219,6 +219,9 @@ class NewRecord:
     document: bytes | None = None
 
 
+_MAX_VERSION: Final = 2**31 - 1  # an INTEGER column
+
+
 def _actor(value: object) -> str:
     if not isinstance(value, str) or not value.strip() or len(value.strip()) > _MAX_ACTOR:
         raise InputError("actor", value, f"a non-empty name of at most {_MAX_ACTOR} characters")
@@ -228,6 +231,8 @@ def _actor(value: object) -> str:
 def _version_number(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InputError("version", value, "a version number (integer >= 1)")
+    if value > _MAX_VERSION:
+        raise InputError("version", value, f"a version number (integer from 1 to {_MAX_VERSION})")
     return value
 
 

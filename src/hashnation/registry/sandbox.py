@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Final
 
 from hashnation.errors import InputError
 from hashnation.registry.breaches import Breach
@@ -75,9 +76,21 @@ class Cohort:
         return self.opens_on + timedelta(days=self.caps.max_duration_days)
 
 
-def _positive_int(field: str, value: object) -> int:
+MAX_COUNT: Final = 2**31 - 1
+"""Largest count a cap or a usage report holds (an INTEGER column)."""
+
+MAX_DURATION_DAYS: Final = 36_525
+"""Longest testing period or extension [days] (a hundred years)."""
+
+MAX_USD: Final = Decimal("999999999999999999.99")
+"""Largest amount stored (a ``NUMERIC(20, 2)`` column) [USD]."""
+
+
+def _positive_int(field: str, value: object, maximum: int = MAX_COUNT) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InputError(field, value, "an integer >= 1")
+    if value > maximum:
+        raise InputError(field, value, f"an integer from 1 to {maximum}")
     return value
 
 
@@ -92,6 +105,8 @@ def _amount_usd(field: str, value: object, *, positive: bool) -> Decimal:
         raise InputError(
             field, value, "an amount > 0 [USD]" if positive else "an amount >= 0 [USD]"
         )
+    if amount > MAX_USD:
+        raise InputError(field, value, f"an amount up to {MAX_USD} [USD]")
     return amount
 
 
@@ -141,9 +156,19 @@ def cohort(
     caps = SandboxCaps(
         max_customers=_positive_int("max_customers", max_customers),
         max_volume_usd=_amount_usd("max_volume_usd", max_volume_usd, positive=True),
-        max_duration_days=_positive_int("max_duration_days", max_duration_days),
+        max_duration_days=_positive_int("max_duration_days", max_duration_days, MAX_DURATION_DAYS),
     )
-    return Cohort(code=code, name=name.strip(), opens_on=opens_on, caps=caps)
+    made = Cohort(code=code, name=name.strip(), opens_on=opens_on, caps=caps)
+    _last_day("opens_on", opens_on, caps.max_duration_days)
+    return made
+
+
+def _last_day(field: str, start: date, days: int) -> date:
+    """``start + days``, or an error naming ``field`` when it passes the calendar's end."""
+    try:
+        return start + timedelta(days=days)
+    except OverflowError:
+        raise InputError(field, start.isoformat(), f"a day {days} days before 9999-12-31") from None
 
 
 @dataclass(frozen=True)
@@ -189,6 +214,8 @@ def usage(as_of: date, customers: int, volume_usd: Decimal) -> SandboxUsage:
     """
     if isinstance(customers, bool) or not isinstance(customers, int) or customers < 0:
         raise InputError("customers", customers, "an integer >= 0")
+    if customers > MAX_COUNT:
+        raise InputError("customers", customers, f"an integer from 0 to {MAX_COUNT}")
     return SandboxUsage(as_of, customers, _amount_usd("volume_usd", volume_usd, positive=False))
 
 
@@ -336,7 +363,7 @@ def decide_exit(
             or not 0 < extend_days <= limit
         ):
             raise InputError("extend_days", extend_days, f"an integer in 1..{limit} [days]")
-        new_closes_on = last_day + timedelta(days=extend_days)
+        new_closes_on = _last_day("extend_days", last_day, extend_days)
     elif extend_days is not None:
         raise InputError("extend_days", extend_days, f"none with {chosen.value} (extend only)")
     if chosen is ExitDecision.GRADUATE:

@@ -39,7 +39,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final, Literal, TypeVar, cast
 
@@ -56,6 +56,7 @@ from hashnation.errors import (
     ReturnError,
     TransitionError,
 )
+from hashnation.redaction import private_key_kind
 from hashnation.registry import audit
 from hashnation.registry import tokens as _tokens
 from hashnation.registry.breaches import Breach, Severity
@@ -276,12 +277,52 @@ def clean_text(field: str, value: object, maximum: int, *, empty_ok: bool = Fals
     if (not cleaned and not empty_ok) or len(cleaned) > maximum:
         what = "text" if empty_ok else "non-empty text"
         raise InputError(field, value, f"{what} of at most {maximum} characters")
+    check_storable_text(field, cleaned)
     return cleaned
+
+
+def check_storable_text(field: str, value: str) -> None:
+    """Refuse text that cannot be stored as given, or that must never be stored.
+
+    Parameters
+    ----------
+    field
+        Name of the field, for the message.
+    value
+        The text.
+
+    Raises
+    ------
+    InputError
+        If it holds a NUL character (PostgreSQL text cannot), a lone UTF-16 surrogate
+        (not UTF-8 encodable), or private key material (an xprv, a WIF key, a seed
+        phrase; the message does not repeat it).
+    """
+    if "\x00" in value:
+        raise InputError(field, value, "text without NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(field, value, "text in UTF-8 (no lone surrogate)") from None
+    if private_key_kind(value) is not None:
+        raise InputError(field, value, "text without private key material (never paste a key)")
+
+
+_MAX_USD: Final = Decimal("999999999999999999.99")
+"""Largest amount stored (a ``NUMERIC(20, 2)`` column) [USD]."""
+
+_MAX_AHEAD: Final = timedelta(days=366)
+"""How far after today late filings may be drawn up."""
+
+MAX_ID: Final = 2**31 - 1
+"""Largest id a table holds (its INTEGER primary key: 32 bits on PostgreSQL)."""
 
 
 def _id(field: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InputError(field, value, "an id (integer >= 1)")
+    if value > MAX_ID:
+        raise InputError(field, value, f"an id (integer from 1 to {MAX_ID})")
     return value
 
 
@@ -290,8 +331,8 @@ def _page(limit: int | None, offset: int) -> None:
         isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= _MAX_PAGE
     ):
         raise InputError("limit", limit, f"an integer from 1 to {_MAX_PAGE}, or None for all")
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise InputError("offset", offset, "an integer >= 0")
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_ID:
+        raise InputError("offset", offset, f"an integer from 0 to {MAX_ID}")
 
 
 def _lei_valid(lei: str) -> bool:
@@ -311,6 +352,8 @@ def _decimal(field: str, value: object) -> Decimal:
         raise InputError(field, value, "a Decimal amount [USD]") from None
     if not amount.is_finite():
         raise InputError(field, value, "a finite Decimal amount [USD]")
+    if abs(amount) > _MAX_USD:  # a NUMERIC(20, 2) column
+        raise InputError(field, value, f"an amount up to {_MAX_USD} [USD]")
     return amount
 
 
@@ -1354,6 +1397,9 @@ class Registry(StoreService):
         require_role(principal, ("staff", "firm"), "read late filings")
         if not isinstance(as_of, date) or isinstance(as_of, datetime):
             raise InputError("as_of", as_of, "a date")
+        latest = self.now().date() + _MAX_AHEAD
+        if as_of > latest:  # each licence's calendar runs to as_of, a period at a time
+            raise InputError("as_of", as_of.isoformat(), f"a day up to {latest.isoformat()}")
         licences = (
             select(Application, Firm.name)
             .join(Firm, Application.firm_id == Firm.id)
@@ -2263,6 +2309,8 @@ class Registry(StoreService):
             If the caller is not staff.
         """
         require_role(principal, ("staff",), "list API tokens")
+        if firm_id is not None:
+            firm_id = _id("firm_id", firm_id)
         with self._read() as session:
             return _tokens.list_tokens(session, firm_id=firm_id)
 

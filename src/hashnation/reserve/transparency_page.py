@@ -344,4 +344,5 @@ merkle branches are display-order hashes, amounts are integer satoshis.</p>
         "A reserve report is a set of proofs. Anyone can re-check them with the open-source "
         "verifier, or with their own Bitcoin node.",
         body,
+        plotly=False,
     )

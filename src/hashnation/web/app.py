@@ -137,7 +137,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     Returns
     -------
     FastAPI
-        The app, with OpenAPI at ``/openapi.json``.
+        The app, with OpenAPI at ``/openapi.json``, behind the guards of
+        :mod:`hashnation.web.security` (rate limit, private key screen, CORS and
+        cross-site post policy, security headers, log redaction).
     """
     settings = settings or WebSettings()
     app = FastAPI(
@@ -159,6 +161,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     for router in routers.all_routers(settings):
         app.include_router(router)
+
+    from hashnation.web.security import install_security
+
+    install_security(app, settings)
     return app
 
 

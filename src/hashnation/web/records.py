@@ -327,6 +327,37 @@ def _ots(proof: bytes, reference: str, version: int) -> Response:
 _PUBLIC: dict[str, Any] = {"security": []}
 """OpenAPI: the record routes need no token (anyone may look records up and check proofs)."""
 
+_ERROR_JSON: Final[dict[str, Any]] = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"detail": {"type": "string"}},
+                "required": ["detail"],
+            }
+        }
+    }
+}
+_HTML: Final[dict[str, Any]] = {"content": {"text/html": {"schema": {"type": "string"}}}}
+_OTS: Final[dict[str, Any]] = {
+    "description": "The detached OpenTimestamps proof.",
+    "content": {_OTS_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+}
+
+
+def _json_errors(**why: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of a JSON route: ``{"detail": ...}`` for each code (``e400=``)."""
+    return {int(code[1:]): {"description": text, **_ERROR_JSON} for code, text in why.items()}
+
+
+def _html_errors(**why: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of a page: an HTML page for each code (``e404=...``)."""
+    return {int(code[1:]): {"description": text, **_HTML} for code, text in why.items()}
+
+
+_BAD: Final = "Bad input: a reference, version or proof that is malformed."
+_MISSING: Final = "No such record or version."
+
 
 def records_router(registry: RecordsRegistry, headers: HeaderStore | None = None) -> APIRouter:
     """Return the public records pages and JSON endpoints.
@@ -346,13 +377,23 @@ def records_router(registry: RecordsRegistry, headers: HeaderStore | None = None
     """
     router = APIRouter(tags=["public records"])
 
-    @router.get("/records/", response_class=HTMLResponse, summary="Look up a public record")
+    @router.get(
+        "/records/",
+        response_class=HTMLResponse,
+        summary="Look up a public record",
+        responses=_html_errors(e400=_BAD),
+    )
     def lookup(q: str = "") -> HTMLResponse:
         """Look a record up by reference or digest (plain GET form)."""
         html, code = lookup_page(registry, q)
         return html_response(html, status_code=code)
 
-    @router.get("/records/{reference}/{proof_name}", summary="Download a version's .ots proof")
+    @router.get(
+        "/records/{reference}/{proof_name}",
+        summary="Download a version's .ots proof",
+        response_class=Response,
+        responses={200: _OTS, **_html_errors(e404=_MISSING)},
+    )
     def download(reference: str, proof_name: str) -> Response:
         """Download the version's proof (upgraded when there is one)."""
         try:
@@ -363,7 +404,12 @@ def records_router(registry: RecordsRegistry, headers: HeaderStore | None = None
         except (InputError, NotFoundError) as exc:
             return html_response(_not_found(str(exc)), status_code=404)
 
-    @router.get("/records/{reference}", response_class=HTMLResponse, summary="A public record")
+    @router.get(
+        "/records/{reference}",
+        response_class=HTMLResponse,
+        summary="A public record",
+        responses=_html_errors(e404=_MISSING),
+    )
     def record(reference: str) -> HTMLResponse:
         """Show every version of a record."""
         try:
@@ -371,7 +417,11 @@ def records_router(registry: RecordsRegistry, headers: HeaderStore | None = None
         except (InputError, NotFoundError):
             return html_response(_not_found(f"No public record {reference!r}."), status_code=404)
 
-    @router.post("/records/{reference}/check", response_class=HTMLResponse)
+    @router.post(
+        "/records/{reference}/check",
+        response_class=HTMLResponse,
+        responses=_html_errors(e400=_BAD, e404=_MISSING),
+    )
     async def check(reference: str, request: Request) -> HTMLResponse:
         """Check an uploaded .ots proof against a version's stored digest."""
         try:
@@ -390,13 +440,21 @@ def records_router(registry: RecordsRegistry, headers: HeaderStore | None = None
             return html_response(page_html("Proof check", body, section="records"), status_code=400)
         return html_response(check_page(reference, number, result))
 
-    @router.get("/api/v1/records", summary="Look up public records", openapi_extra=_PUBLIC)
+    @router.get(
+        "/api/v1/records",
+        summary="Look up public records",
+        openapi_extra=_PUBLIC,
+        responses=_json_errors(e400=_BAD),
+    )
     def api_lookup(q: str) -> JSONResponse:
         """Latest version of each record whose reference starts with ``q``, or digest match."""
         return JSONResponse([version_json(v) for v in registry.lookup(q)])
 
     @router.get(
-        "/api/v1/records/{reference}", summary="All versions of a record", openapi_extra=_PUBLIC
+        "/api/v1/records/{reference}",
+        summary="All versions of a record",
+        openapi_extra=_PUBLIC,
+        responses=_json_errors(e400=_BAD, e404=_MISSING),
     )
     def api_history(reference: str) -> JSONResponse:
         """Every version, oldest first."""
@@ -406,6 +464,7 @@ def records_router(registry: RecordsRegistry, headers: HeaderStore | None = None
         "/api/v1/records/{reference}/versions/{version}",
         summary="One version",
         openapi_extra=_PUBLIC,
+        responses=_json_errors(e400=_BAD, e404=_MISSING),
     )
     def api_version(reference: str, version: int) -> JSONResponse:
         """One version of a record."""
@@ -415,6 +474,8 @@ def records_router(registry: RecordsRegistry, headers: HeaderStore | None = None
         "/api/v1/records/{reference}/versions/{version}/proof.ots",
         summary="A version's proof",
         openapi_extra=_PUBLIC,
+        response_class=Response,
+        responses={200: _OTS, **_json_errors(e400=_BAD, e404=_MISSING)},
     )
     def api_proof(reference: str, version: int) -> Response:
         """Download the ``.ots`` proof (upgraded when there is one)."""
@@ -424,6 +485,7 @@ def records_router(registry: RecordsRegistry, headers: HeaderStore | None = None
         "/api/v1/records/{reference}/versions/{version}/check",
         summary="Check a proof",
         openapi_extra=_PUBLIC,
+        responses=_json_errors(e400=_BAD, e404=_MISSING),
     )
     async def api_check(reference: str, version: int, request: Request) -> JSONResponse:
         """Check a proof (request body: the ``.ots`` bytes) against the stored digest."""

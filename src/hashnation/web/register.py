@@ -22,7 +22,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode
 
 from fastapi import APIRouter
@@ -31,7 +31,7 @@ from fastapi.responses import HTMLResponse
 from hashnation.errors import InputError, NotFoundError
 from hashnation.mining.htmlkit import BASE_CSS, escape
 from hashnation.registry.enforcement import EnforcementKind
-from hashnation.registry.licences import LICENCE_SPECS, LicenceType
+from hashnation.registry.licences import LICENCE_SPECS, LicenceType, Specs, rules_for
 from hashnation.registry.register import SERVICES, RegisterRow
 from hashnation.registry.views import DecisionView, EnforcementView, FirmRecord
 from hashnation.registry.workflow import PUBLIC, Action, Status
@@ -46,6 +46,7 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "PAGE_SIZE",
     "REGISTER_STATUSES",
+    "STYLE",
     "action_label",
     "firm_page",
     "html_response",
@@ -106,11 +107,50 @@ form.action label{display:block;font-size:0.9em;margin:6px 0 2px}
 form.action input[type=text],form.action textarea{width:100%;box-sizing:border-box}
 form.inline{display:inline;margin-left:12px}
 .bar{margin:12px 0}
-.muted{color:#666}
+.muted{color:#595959}
 .nw{white-space:nowrap}
+main a{color:#1a5a96}
+.skip{position:absolute;left:12px;top:-80px;z-index:10;background:#fff;color:#1f4e79;
+padding:8px 14px;border:2px solid #1f4e79;font-weight:600}
+.skip:focus{top:8px}
+a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,
+textarea:focus-visible,summary:focus-visible{outline:3px solid #c25e00;outline-offset:2px}
+header.site a:focus-visible{outline-color:#ffd27f}
+main:focus{outline:none}
+header.portal nav{display:flex;flex-wrap:wrap;gap:6px 22px;max-width:1180px;margin:0 auto;
+padding:4px 0}
+header.portal a{margin-right:0}
+header.portal a:first-child{font-size:1.05em}
+footer.site{max-width:1180px;margin:0 auto;padding:14px 28px 36px;color:#444;font-size:0.88em;
+border-top:1px solid #d6d6d6;background:#fff}
+footer.site p{margin:4px 0}
+.toc{display:flex;flex-wrap:wrap;gap:8px;margin:14px 0 4px}
+.toc a{background:#eef3f8;border:1px solid #c9d6e3;border-radius:4px;padding:4px 12px;
+text-decoration:none;font-weight:600}
+dl.figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(230px,1fr));gap:10px;
+margin:10px 0 18px}
+dl.figures>div{background:#f4f6f8;border-left:4px solid #f7931a;padding:8px 12px}
+dl.figures dt{font-size:0.86em;color:#3d3d3d}
+dl.figures dd{margin:2px 0 0;font-size:1.15em;font-weight:600}
+dl.figures dd .small{display:block;font-weight:400;font-size:0.75em}
+caption{text-align:left;font-weight:600;padding:4px 0 6px}
+.cols{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:0 28px;
+align-items:start}
+ul.links{padding-left:1.2em}
+ul.links li{margin:4px 0}
+.ok{color:#0b4a1e;font-weight:600}
+.bad{color:#a40e26;font-weight:600}
+code.wrap{word-break:break-all;font-size:0.85em}
+section{margin-bottom:8px}
+@media (max-width:640px){main{padding:16px 14px 40px}header.site{padding:8px 14px}
+form.search input[type=search]{min-width:0;width:100%}form.search label{width:100%}
+dl.figures{grid-template-columns:1fr 1fr}.cols{grid-template-columns:1fr}}
 """
 
-_STYLE: Final = BASE_CSS + _PAGE_CSS
+STYLE: Final = BASE_CSS + _PAGE_CSS
+"""The style sheet of the register, staff, records, visa and portal pages (one inline sheet)."""
+
+_STYLE: Final = STYLE
 
 
 def _csp_hash(source: str) -> str:
@@ -145,11 +185,15 @@ def action_label(action: Action | str) -> str:
     return str(action).replace("_", " ")
 
 
-def licence_title(licence_type: LicenceType | str) -> str:
-    """Title of a licence type (``exchange`` -> ``Virtual-asset exchange``)."""
+def licence_title(licence_type: LicenceType | str, specs: Specs = LICENCE_SPECS) -> str:
+    """Name a licence type by its title (``exchange`` -> ``Virtual-asset exchange``).
+
+    ``specs`` holds the regulator's licence rules (its titles); a type it does not
+    grant keeps its default title.
+    """
     try:
-        return LICENCE_SPECS[LicenceType(licence_type)].title
-    except ValueError:
+        return rules_for(licence_type, specs).title
+    except InputError:
         return str(licence_type)
 
 
@@ -224,6 +268,7 @@ def rows_table(
 
 def _nav(current: str, staff_name: str | None) -> str:
     links = [
+        ("/", "Home", "home"),
         ("/register/", "Public register", "register"),
         ("/records/", "Public records", "records"),
         ("/visa/", "Visa status", "visa"),
@@ -278,8 +323,9 @@ def page_html(
 <style>{_STYLE}</style>
 </head>
 <body>
-<header class="site"><nav>{_nav(section, staff_name)}</nav></header>
-<main>
+<a class="skip" href="#main">Skip to main content</a>
+<header class="site"><nav aria-label="Site">{_nav(section, staff_name)}</nav></header>
+<main id="main" tabindex="-1">
 <h1>{escape(title)}</h1>
 {lead_html}
 {body}
@@ -351,8 +397,8 @@ def _positive(text: str, default: int, maximum: int) -> int:
     return min(max(value, 1), maximum)
 
 
-def _search_form(q: str, licence_type: str, status: str) -> str:
-    types = _options(((t.value, licence_title(t)) for t in LicenceType), licence_type)
+def _search_form(q: str, licence_type: str, status: str, specs: Specs) -> str:
+    types = _options(((t.value, licence_title(t, specs)) for t in specs), licence_type)
     statuses = _options(((s.value, status_label(s)) for s in REGISTER_STATUSES), status)
     return f"""<form class="search" id="search" method="get" action="/register/" role="search">
 <label for="q">Name, commercial name or licence number
@@ -365,7 +411,7 @@ def _search_form(q: str, licence_type: str, status: str) -> str:
 </form>"""
 
 
-def _result_row(row: RegisterRow) -> list[str]:
+def _result_row(row: RegisterRow, specs: Specs) -> list[str]:
     link = f"/register/firm/{row.firm_id}"
     entity = f'<a href="{link}">{escape(row.entity_name)}</a>'
     if row.commercial_name:
@@ -373,7 +419,7 @@ def _result_row(row: RegisterRow) -> list[str]:
     return [
         f'<a href="{link}">{nowrap(row.licence_number)}</a>',
         entity,
-        escape(licence_title(row.licence_type)),
+        escape(licence_title(row.licence_type, specs)),
         _status_badge(row.status),
         nowrap(when(row.authorisation_date)),
     ]
@@ -410,7 +456,7 @@ def register_page(
         register status (the page then says which).
     """
     q, licence_type, status = q.strip()[:200], licence_type.strip(), status.strip()
-    form = _search_form(q, licence_type, status)
+    form = _search_form(q, licence_type, status, registry.licences)
     try:
         total = registry.register_count(query=q, licence_type=licence_type, status=status)
         pages = max(1, -(-total // per_page))
@@ -443,7 +489,7 @@ def register_page(
         nav.append(f'<a rel="next" href="/register/{escape(next_q)}">next page</a>')
     results = rows_table(
         ["Licence number", "Entity", "Licence type", "Status", "Authorised on"],
-        (_result_row(row) for row in rows),
+        (_result_row(row, registry.licences) for row in rows),
         table_id="results",
         empty="No entry matches this search.",
     )
@@ -493,13 +539,15 @@ def _enforcement_row(action: EnforcementView, numbers: Mapping[int, str]) -> lis
     ]
 
 
-def firm_page(record: FirmRecord) -> str:
+def firm_page(record: FirmRecord, specs: Specs = LICENCE_SPECS) -> str:
     """Render a firm's public record.
 
     Parameters
     ----------
     record
         The record (:meth:`~hashnation.registry.service.Registry.firm_record`).
+    specs
+        The regulator's licence rules (for the licence types' titles).
 
     Returns
     -------
@@ -528,7 +576,7 @@ def firm_page(record: FirmRecord) -> str:
         licences.append(
             [
                 nowrap(numbers[lic.id]),
-                escape(licence_title(lic.licence_type)),
+                escape(licence_title(lic.licence_type, specs)),
                 _status_badge(lic.status),
                 nowrap(when(lic.authorised_on)),
                 nowrap(when(lic.status_since.date())),
@@ -585,6 +633,10 @@ def not_found_page(message: str, *, section: str = "register") -> str:
 # ---------------------------------------------------------------- router
 
 
+_HTML: Final[dict[str, Any]] = {"content": {"text/html": {"schema": {"type": "string"}}}}
+"""OpenAPI content of a page's error answer."""
+
+
 def register_router(registry: Registry) -> APIRouter:
     """Return the routes of the public register and of the regulator staff's pages.
 
@@ -602,7 +654,12 @@ def register_router(registry: Registry) -> APIRouter:
     """
     router = APIRouter(tags=["register pages"])
 
-    @router.get("/register/", response_class=HTMLResponse, summary="Public register search")
+    @router.get(
+        "/register/",
+        response_class=HTMLResponse,
+        summary="Public register search",
+        responses={400: {"description": "A filter that is not one of the register's.", **_HTML}},
+    )
     def search(
         q: str = "",
         licence_type: str = "",
@@ -622,7 +679,10 @@ def register_router(registry: Registry) -> APIRouter:
         return html_response(html, status_code=code)
 
     @router.get(
-        "/register/firm/{firm_id}", response_class=HTMLResponse, summary="A firm's public record"
+        "/register/firm/{firm_id}",
+        response_class=HTMLResponse,
+        summary="A firm's public record",
+        responses={404: {"description": "No such firm on the public register.", **_HTML}},
     )
     def firm(firm_id: str) -> HTMLResponse:
         """Show a firm's licences, their history and enforcement actions."""
@@ -632,7 +692,7 @@ def register_router(registry: Registry) -> APIRouter:
             return html_response(
                 not_found_page(f"No firm {firm_id} on the public register."), status_code=404
             )
-        return html_response(firm_page(record))
+        return html_response(firm_page(record, registry.licences))
 
     from hashnation.web.staff import add_staff_routes
 

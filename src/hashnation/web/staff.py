@@ -33,7 +33,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 from urllib.parse import parse_qsl, quote
 
 from fastapi import APIRouter, Depends, Request
@@ -48,7 +48,7 @@ from hashnation.errors import (
     TransitionError,
 )
 from hashnation.mining.htmlkit import escape
-from hashnation.registry.licences import licence_spec, missing_documents
+from hashnation.registry.licences import LICENCE_SPECS, Specs, missing_documents, rules_for
 from hashnation.registry.views import ApplicationView, AuditEntryView, DecisionView, LateFiling
 from hashnation.registry.workflow import REASON_REQUIRED, STAFF_ACTIONS, Action, Status
 from hashnation.web.register import (
@@ -87,6 +87,29 @@ _FORM_MAX_BYTES: Final = 16_384
 _FORM_MAX_FIELDS: Final = 16
 _CSRF_LABEL: Final = b"hashnation staff form v1"
 _NO_STORE: Final[Mapping[str, str]] = {"Cache-Control": "no-store"}
+
+_PAGE: Final[dict[str, Any]] = {"content": {"text/html": {"schema": {"type": "string"}}}}
+_FORM_ERROR: Final[dict[str, Any]] = {
+    "description": "The form body is not a URL-encoded form in UTF-8, or is too large.",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"detail": {"type": "string"}},
+                "required": ["detail"],
+            }
+        },
+        "text/html": {"schema": {"type": "string"}},
+    },
+}
+
+
+def _pages(**why: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of a staff page: an HTML page for each code (``e403=...``)."""
+    return {int(code[1:]): {"description": text, **_PAGE} for code, text in why.items()}
+
+
+_SIGNED_OUT: Final = "Not signed in: redirected to the sign-in form."
 
 
 def csrf_token(session_token: str) -> str:
@@ -168,12 +191,12 @@ def _app_link(app: ApplicationView) -> str:
     return f'<a href="/staff/applications/{app.id}">#{app.id}</a>'
 
 
-def _queue_row(app: ApplicationView, now: datetime) -> list[str]:
-    missing = missing_documents(app.licence_type, app.documents)
+def _queue_row(app: ApplicationView, now: datetime, specs: Specs) -> list[str]:
+    missing = missing_documents(app.licence_type, app.documents, specs)
     return [
         _app_link(app),
         escape(app.firm_name),
-        escape(licence_title(app.licence_type)),
+        escape(licence_title(app.licence_type, specs)),
         escape(status_label(app.status)),
         nowrap(when(app.submitted_at)),
         f'<span class="num">{_days(app.status_since, now)}</span>',
@@ -203,6 +226,7 @@ def queue_page(
     now: datetime,
     staff_name: str,
     csrf: str,
+    specs: Specs = LICENCE_SPECS,
 ) -> str:
     """Render the review queue.
 
@@ -220,6 +244,8 @@ def queue_page(
         The signed-in staff member.
     csrf
         The session's CSRF token (for the sign-out form).
+    specs
+        The regulator's licence rules (titles and required documents).
 
     Returns
     -------
@@ -241,14 +267,14 @@ def queue_page(
         f"<h2>Waiting for staff ({len(waiting):,})</h2>"
         + rows_table(
             headers,
-            (_queue_row(a, now) for a in waiting),
+            (_queue_row(a, now, specs) for a in waiting),
             table_id="queue",
             empty="Nothing waits for a decision.",
         )
         + f"<h2>Waiting for the firm's information ({len(with_firm):,})</h2>"
         + rows_table(
             headers,
-            (_queue_row(a, now) for a in with_firm),
+            (_queue_row(a, now, specs) for a in with_firm),
             table_id="information-requested",
             empty="No request for information is open.",
         )
@@ -324,6 +350,7 @@ def application_page(
     csrf: str,
     error: str = "",
     done: str = "",
+    specs: Specs = LICENCE_SPECS,
 ) -> str:
     """Render one application for staff, with a form per staff action allowed.
 
@@ -341,6 +368,8 @@ def application_page(
         The signed-in staff member.
     csrf
         The session's CSRF token, put in every form.
+    specs
+        The regulator's licence rules (titles and required documents).
     error
         An error to show (plain text), or empty.
     done
@@ -351,8 +380,8 @@ def application_page(
     str
         The page.
     """
-    spec = licence_spec(app.licence_type)
-    missing = missing_documents(app.licence_type, app.documents)
+    spec = rules_for(app.licence_type, specs)
+    missing = missing_documents(app.licence_type, app.documents, specs)
     message = ""
     if error:
         message += f'<p class="error" role="alert" id="error">{escape(error)}</p>'
@@ -476,6 +505,7 @@ def add_staff_routes(router: APIRouter, registry: Registry) -> None:
             now=registry.now(),
             staff_name=principal.name,
             csrf=csrf_token(token),
+            specs=registry.licences,
             error=error,
             done=done,
         )
@@ -492,7 +522,19 @@ def add_staff_routes(router: APIRouter, registry: Registry) -> None:
         notice = "You are signed out." if signed_out else ""
         return page(_login_page(notice=notice))
 
-    @router.post("/staff/login", response_class=HTMLResponse, summary="Staff sign-in")
+    @router.post(
+        "/staff/login",
+        response_class=HTMLResponse,
+        summary="Staff sign-in",
+        responses={
+            303: {"description": "Signed in: redirected to the review queue."},
+            400: _FORM_ERROR,
+            **_pages(
+                e401="No token, or an unknown or revoked one.",
+                e403="A firm's token, or a form sent from another site.",
+            ),
+        },
+    )
     def login(form: FormFields, request: Request) -> Response:
         """Check a staff token and keep it in the session cookie."""
         token = form.get("token", "").strip()
@@ -518,7 +560,16 @@ def add_staff_routes(router: APIRouter, registry: Registry) -> None:
         )
         return response
 
-    @router.post("/staff/logout", summary="Staff sign-out")
+    @router.post(
+        "/staff/logout",
+        response_class=HTMLResponse,
+        summary="Staff sign-out",
+        responses={
+            303: {"description": "Signed out: redirected to the sign-in form."},
+            400: _FORM_ERROR,
+            **_pages(e403="The form's CSRF token is wrong, or it was sent from another site."),
+        },
+    )
     def logout(form: FormFields, request: Request) -> Response:
         """Forget the session cookie."""
         session = staff(request)
@@ -530,7 +581,12 @@ def add_staff_routes(router: APIRouter, registry: Registry) -> None:
         response.delete_cookie(COOKIE_NAME, path=COOKIE_PATH)
         return response
 
-    @router.get("/staff/queue", response_class=HTMLResponse, summary="Review queue")
+    @router.get(
+        "/staff/queue",
+        response_class=HTMLResponse,
+        summary="Review queue",
+        responses={303: {"description": _SIGNED_OUT}},
+    )
     def queue(request: Request) -> Response:
         """Applications waiting for staff, requests for information, late returns."""
         session = staff(request)
@@ -545,6 +601,7 @@ def add_staff_routes(router: APIRouter, registry: Registry) -> None:
             now=now,
             staff_name=principal.name,
             csrf=csrf_token(token),
+            specs=registry.licences,
         )
         return page(html)
 
@@ -552,6 +609,10 @@ def add_staff_routes(router: APIRouter, registry: Registry) -> None:
         "/staff/applications/{application_id}",
         response_class=HTMLResponse,
         summary="One application, its decisions and the actions allowed",
+        responses={
+            303: {"description": _SIGNED_OUT},
+            **_pages(e404="No such application."),
+        },
     )
     def application(application_id: str, request: Request, done: str = "") -> Response:
         """Show an application with a form per staff action allowed."""
@@ -575,6 +636,16 @@ def add_staff_routes(router: APIRouter, registry: Registry) -> None:
         "/staff/applications/{application_id}/actions",
         response_class=HTMLResponse,
         summary="Take a staff action on an application",
+        responses={
+            303: {"description": "Done (redirected to the application), or not signed in."},
+            400: _FORM_ERROR,
+            **_pages(
+                e403="The form's CSRF token is wrong, or it was sent from another site.",
+                e404="No such application.",
+                e409="The action is not allowed in the application's current status.",
+                e422="The action's fields break its rules.",
+            ),
+        },
     )
     async def act(application_id: str, request: Request, form: FormFields) -> Response:
         """Take the action of the form and redirect back to the application."""
